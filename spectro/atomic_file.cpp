@@ -1,0 +1,41 @@
+#include "spectro/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "spectro/error.hpp"
+
+namespace spectro {
+
+void write_file_atomically(const std::string& path, const void* data, std::size_t size) {
+    static std::atomic<unsigned long> counter{0};
+    const std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(path, std::string("cannot write: ") + std::strerror(errno));
+    const char* p = static_cast<const char*>(data);
+    std::size_t left = size;
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw Error(path, std::string("cannot write: ") + std::strerror(err));
+        }
+        p += n;
+        left -= std::size_t(n);
+    }
+    if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error(path, std::string("cannot write: ") + std::strerror(err));
+    }
+}
+
+}  // namespace spectro

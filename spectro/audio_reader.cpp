@@ -1,0 +1,195 @@
+#include "spectro/audio_reader.hpp"
+
+#include <sndfile.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "spectro/error.hpp"
+
+namespace spectro {
+namespace {
+
+// libsndfile's virtual I/O over a read-only memory buffer (for HTTP bodies).
+struct MemoryFile {
+    const unsigned char* data;
+    sf_count_t size;
+    sf_count_t pos = 0;
+};
+
+sf_count_t mem_length(void* user) { return static_cast<MemoryFile*>(user)->size; }
+sf_count_t mem_seek(sf_count_t offset, int whence, void* user) {
+    auto* m = static_cast<MemoryFile*>(user);
+    sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : m->size;
+    sf_count_t target = base + offset;
+    if (target < 0 || target > m->size) return -1;
+    m->pos = target;
+    return m->pos;
+}
+sf_count_t mem_read(void* ptr, sf_count_t count, void* user) {
+    auto* m = static_cast<MemoryFile*>(user);
+    sf_count_t n = std::min(count, m->size - m->pos);
+    if (n <= 0) return 0;
+    std::memcpy(ptr, m->data + m->pos, size_t(n));
+    m->pos += n;
+    return n;
+}
+sf_count_t mem_write(const void*, sf_count_t, void*) { return 0; }
+sf_count_t mem_tell(void* user) { return static_cast<MemoryFile*>(user)->pos; }
+
+// libsndfile quietly shortens a WAV/AIFF whose data chunk claims more bytes than the file holds;
+// its log is the only trace ("data : 32000 (should be 19956)"). A truncated file is an error.
+bool log_reports_truncation(SNDFILE* file) {
+    char log[8192] = {0};
+    sf_command(file, SFC_GET_LOG_INFO, log, sizeof log);
+    const char* line = log;
+    while (line && *line) {
+        const char* end = std::strchr(line, '\n');
+        std::string text(line, end ? size_t(end - line) : std::strlen(line));
+        bool data_chunk = text.rfind("data", 0) == 0 || text.rfind("SSND", 0) == 0;
+        if (data_chunk && text.find("(should be") != std::string::npos) {
+            // "data : 32000 (should be 19956)": only a shortfall is truncation.
+            long long declared = 0, actual = 0;
+            auto colon = text.find(':');
+            auto should = text.find("(should be");
+            if (colon != std::string::npos) declared = std::atoll(text.c_str() + colon + 1);
+            actual = std::atoll(text.c_str() + should + 10);
+            if (actual < declared) return true;
+        }
+        line = end ? end + 1 : nullptr;
+    }
+    return false;
+}
+
+}  // namespace
+
+struct AudioReader::Impl {
+    std::string name;
+    SNDFILE* file = nullptr;
+    SF_INFO info{};
+    std::unique_ptr<MemoryFile> memory;
+    SF_VIRTUAL_IO vio{mem_length, mem_seek, mem_read, mem_write, mem_tell};
+    std::vector<float> interleaved;
+    std::int64_t delivered = 0;
+    bool truncated_header = false;
+
+    ~Impl() {
+        if (file) sf_close(file);
+    }
+
+    void check_opened() {
+        if (!file) {
+            std::string reason = sf_strerror(nullptr);
+            if (reason.find("unknown format") != std::string::npos ||
+                reason.find("Format not recognised") != std::string::npos ||
+                reason.find("not recognised") != std::string::npos)
+                reason = "not a recognised audio format (" + reason + ")";
+            throw Error(name, reason);
+        }
+        if (info.channels < 1) throw Error(name, "no audio channels");
+        if (info.samplerate < 1) throw Error(name, "invalid sample rate " + std::to_string(info.samplerate));
+        if (info.frames <= 0) throw Error(name, "contains no audio samples");
+        truncated_header = log_reports_truncation(file);
+        if (truncated_header) throw Error(name, "truncated: the header declares more audio data than the file holds");
+    }
+};
+
+AudioReader::AudioReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AudioReader::AudioReader(AudioReader&&) noexcept = default;
+AudioReader& AudioReader::operator=(AudioReader&&) noexcept = default;
+AudioReader::~AudioReader() = default;
+
+AudioReader AudioReader::open_file(const std::string& path) {
+    auto impl = std::make_unique<Impl>();
+    impl->name = path;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not an audio file");
+    if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
+    if (st.st_size == 0) throw Error(path, "empty file");
+    FILE* probe = std::fopen(path.c_str(), "rb");
+    if (!probe) throw Error(path, std::strerror(errno));
+    std::fclose(probe);
+    impl->file = sf_open(path.c_str(), SFM_READ, &impl->info);
+    impl->check_opened();
+    return AudioReader(std::move(impl));
+}
+
+AudioReader AudioReader::open_memory(const void* data, std::size_t size, const std::string& name) {
+    auto impl = std::make_unique<Impl>();
+    impl->name = name;
+    if (size == 0) throw Error(name, "empty input");
+    impl->memory = std::make_unique<MemoryFile>(
+        MemoryFile{static_cast<const unsigned char*>(data), sf_count_t(size)});
+    impl->file = sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get());
+    impl->check_opened();
+    return AudioReader(std::move(impl));
+}
+
+int AudioReader::sample_rate() const { return impl_->info.samplerate; }
+int AudioReader::channels() const { return impl_->info.channels; }
+std::int64_t AudioReader::frames() const { return impl_->info.frames; }
+const std::string& AudioReader::name() const { return impl_->name; }
+
+std::string AudioReader::format_name() const {
+    SF_FORMAT_INFO major{}, sub{};
+    major.format = impl_->info.format & SF_FORMAT_TYPEMASK;
+    sub.format = impl_->info.format & SF_FORMAT_SUBMASK;
+    sf_command(nullptr, SFC_GET_FORMAT_INFO, &major, sizeof major);
+    sf_command(nullptr, SFC_GET_FORMAT_INFO, &sub, sizeof sub);
+    return std::string(major.name ? major.name : "?") + " / " + (sub.name ? sub.name : "?");
+}
+
+std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
+    Impl& m = *impl_;
+    const int ch = m.info.channels;
+    std::int64_t left = m.info.frames - m.delivered;
+    if (left <= 0 || max_frames == 0) return 0;
+    std::size_t want = std::size_t(std::min<std::int64_t>(left, std::int64_t(max_frames)));
+    float* target = out;
+    if (ch > 1) {
+        m.interleaved.resize(want * size_t(ch));
+        target = m.interleaved.data();
+    }
+    sf_count_t got = sf_readf_float(m.file, target, sf_count_t(want));
+    if (got < 0) got = 0;
+    if (size_t(got) < want) {
+        std::string detail = sf_error(m.file) ? std::string(" (") + sf_strerror(m.file) + ")" : "";
+        throw Error(m.name, "truncated: decoded " + std::to_string(m.delivered + got) + " of " +
+                                std::to_string(m.info.frames) + " frames the header declares" + detail);
+    }
+    if (ch > 1) {
+        const float scale = 1.0f / float(ch);
+        for (size_t i = 0; i < size_t(got); ++i) {
+            float sum = 0;
+            for (int c = 0; c < ch; ++c) sum += target[i * size_t(ch) + size_t(c)];
+            out[i] = sum * scale;
+        }
+    }
+    for (size_t i = 0; i < size_t(got); ++i) {
+        if (!std::isfinite(out[i]))
+            throw Error(m.name, "holds NaN or infinite samples (frame " + std::to_string(m.delivered + i) + ")");
+    }
+    m.delivered += got;
+    return size_t(got);
+}
+
+std::string sndfile_version() { return sf_version_string(); }
+
+std::string sndfile_formats() {
+    int count = 0;
+    sf_command(nullptr, SFC_GET_FORMAT_MAJOR_COUNT, &count, sizeof count);
+    std::string out;
+    for (int i = 0; i < count; ++i) {
+        SF_FORMAT_INFO info{};
+        info.format = i;
+        sf_command(nullptr, SFC_GET_FORMAT_MAJOR, &info, sizeof info);
+        if (info.extension) out += (out.empty() ? "" : ",") + std::string(info.extension);
+    }
+    return out;
+}
+
+}  // namespace spectro

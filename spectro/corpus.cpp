@@ -1,0 +1,200 @@
+#include "spectro/corpus.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <regex>
+#include <set>
+
+#include "spectro/error.hpp"
+
+namespace spectro {
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& emotion_classes() {
+    static const std::vector<std::string> classes = {"angry", "disgust", "fear", "happy", "neutral", "sad"};
+    return classes;
+}
+
+namespace {
+
+const std::vector<std::string>& original_emotions() {
+    static const std::vector<std::string> all = {"angry",     "disgust", "fear",      "happy",
+                                                 "neutral",   "sad",     "calm",      "surprised",
+                                                 "pleasant_surprise", "boredom"};
+    return all;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return s;
+}
+
+// Folder names people use for emotions ("Angry", "fearful", "ps", "surprise"...).
+std::string normalise_emotion_word(const std::string& word) {
+    static const std::map<std::string, std::string> aliases = {
+        {"angry", "angry"},         {"anger", "angry"},        {"ang", "angry"},
+        {"disgust", "disgust"},     {"disgusted", "disgust"},  {"dis", "disgust"},
+        {"fear", "fear"},           {"fearful", "fear"},       {"fea", "fear"},
+        {"happy", "happy"},         {"happiness", "happy"},    {"hap", "happy"},
+        {"neutral", "neutral"},     {"neu", "neutral"},        {"sad", "sad"},
+        {"sadness", "sad"},         {"calm", "calm"},          {"surprised", "surprised"},
+        {"surprise", "surprised"},  {"ps", "pleasant_surprise"}, {"pleasant_surprise", "pleasant_surprise"},
+        {"pleasant_surprised", "pleasant_surprise"}, {"boredom", "boredom"}, {"bored", "boredom"}};
+    auto it = aliases.find(lower(word));
+    return it == aliases.end() ? "" : it->second;
+}
+
+}  // namespace
+
+LabelMapping::LabelMapping() {
+    for (const auto& e : original_emotions()) table_[e] = "";
+    for (const auto& c : emotion_classes()) table_[c] = c;
+}
+
+void LabelMapping::apply_overrides(const std::string& spec) {
+    std::size_t start = 0;
+    while (start <= spec.size()) {
+        std::size_t end = spec.find(',', start);
+        if (end == std::string::npos) end = spec.size();
+        std::string item = spec.substr(start, end - start);
+        start = end + 1;
+        if (item.empty()) continue;
+        auto eq = item.find('=');
+        if (eq == std::string::npos) throw Error("--map", "expected ORIGINAL=CLASS, got '" + item + "'");
+        std::string from = normalise_emotion_word(item.substr(0, eq));
+        std::string to = lower(item.substr(eq + 1));
+        if (from.empty()) throw Error("--map", "unknown emotion '" + item.substr(0, eq) + "'");
+        const auto& cls = emotion_classes();
+        if (!to.empty() && std::find(cls.begin(), cls.end(), to) == cls.end())
+            throw Error("--map", "'" + to + "' is not one of the six classes");
+        table_[from] = to;
+    }
+}
+
+std::string LabelMapping::map(const std::string& original) const {
+    auto it = table_.find(original);
+    return it == table_.end() ? "" : it->second;
+}
+
+std::optional<LabeledFile> parse_labeled_path(const std::string& path, const LabelMapping& mapping) {
+    const fs::path p(path);
+    const std::string stem = p.stem().string();
+    const std::string parent = p.parent_path().filename().string();
+    std::smatch m;
+    LabeledFile f;
+    f.path = path;
+
+    static const std::regex ravdess(R"(^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$)");
+    static const std::regex crema(R"(^(\d{4})_([A-Z]{3})_(ANG|DIS|FEA|HAP|NEU|SAD)_([A-Z]{1,2})$)");
+    static const std::regex tess(R"(^(OAF|YAF)_(.+)_([A-Za-z]+)$)", std::regex::icase);
+    static const std::regex emodb(R"(^(\d\d)([ab]\d\d)([WLEAFTN])([a-z])$)");
+    static const std::regex savee_flat(R"(^(DC|JE|JK|KL)_(a|d|f|h|n|sa|su)(\d\d)$)");
+    static const std::regex savee_nested(R"(^(a|d|f|h|n|sa|su)(\d\d)$)");
+    static const std::map<std::string, std::string> ravdess_codes = {
+        {"01", "neutral"}, {"02", "calm"},  {"03", "happy"},   {"04", "sad"},
+        {"05", "angry"},   {"06", "fear"},  {"07", "disgust"}, {"08", "surprised"}};
+    static const std::map<std::string, std::string> crema_codes = {{"ANG", "angry"}, {"DIS", "disgust"},
+                                                                    {"FEA", "fear"},  {"HAP", "happy"},
+                                                                    {"NEU", "neutral"}, {"SAD", "sad"}};
+    static const std::map<std::string, std::string> emodb_codes = {{"W", "angry"},   {"L", "boredom"},
+                                                                    {"E", "disgust"}, {"A", "fear"},
+                                                                    {"F", "happy"},   {"T", "sad"},
+                                                                    {"N", "neutral"}};
+    static const std::map<std::string, std::string> savee_codes = {{"a", "angry"}, {"d", "disgust"},
+                                                                    {"f", "fear"},  {"h", "happy"},
+                                                                    {"n", "neutral"}, {"sa", "sad"},
+                                                                    {"su", "surprised"}};
+
+    if (std::regex_match(stem, m, ravdess) && ravdess_codes.count(m[3].str())) {
+        f.corpus = "ravdess";
+        f.speaker = m[7].str();
+        f.original_label = ravdess_codes.at(m[3].str());
+    } else if (std::regex_match(stem, m, crema)) {
+        f.corpus = "crema-d";
+        f.speaker = m[1].str();
+        f.original_label = crema_codes.at(m[3].str());
+    } else if (std::regex_match(stem, m, emodb) && emodb_codes.count(m[3].str())) {
+        f.corpus = "emodb";
+        f.speaker = m[1].str();
+        f.original_label = emodb_codes.at(m[3].str());
+    } else if (std::regex_match(stem, m, savee_flat)) {
+        f.corpus = "savee";
+        f.speaker = m[1].str();
+        f.original_label = savee_codes.at(m[2].str());
+    } else if ((parent == "DC" || parent == "JE" || parent == "JK" || parent == "KL") &&
+               std::regex_match(stem, m, savee_nested)) {
+        f.corpus = "savee";
+        f.speaker = parent;
+        f.original_label = savee_codes.at(m[1].str());
+    } else if (std::regex_match(stem, m, tess) && !normalise_emotion_word(m[3].str()).empty()) {
+        f.corpus = "tess";
+        f.speaker = lower(m[1].str()) == "oaf" ? "OAF" : "YAF";
+        f.original_label = normalise_emotion_word(m[3].str());
+    } else {
+        // ROOT/[speaker/]emotion/file: the folder names the emotion; the folder above it, if
+        // any, is taken as the speaker so the split can still keep speakers apart.
+        std::string emotion = normalise_emotion_word(parent);
+        if (emotion.empty()) return std::nullopt;
+        f.corpus = "folder";
+        const fs::path grand = p.parent_path().parent_path();
+        f.speaker = grand.has_filename() ? grand.filename().string() : "unknown";
+        f.original_label = emotion;
+    }
+    f.label = mapping.map(f.original_label);
+    return f;
+}
+
+bool has_audio_extension(const std::string& path) {
+    static const std::set<std::string> exts = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".au"};
+    return exts.count(lower(fs::path(path).extension().string())) > 0;
+}
+
+std::vector<std::string> list_audio_files(const std::string& root) {
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) throw Error(root, "not a directory");
+    std::vector<std::string> out;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+    if (ec) throw Error(root, ec.message());
+    for (; it != end; it.increment(ec)) {
+        if (ec) throw Error(root, ec.message());
+        if (it->is_regular_file(ec) && has_audio_extension(it->path().string())) out.push_back(it->path().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::map<std::pair<std::string, std::string>, std::string> split_speakers(const std::vector<LabeledFile>& files,
+                                                                         const SplitFractions& fractions,
+                                                                         std::uint64_t seed) {
+    std::map<std::string, std::vector<std::string>> speakers_by_corpus;  // sorted, unique
+    for (const auto& f : files) {
+        auto& v = speakers_by_corpus[f.corpus];
+        if (std::find(v.begin(), v.end(), f.speaker) == v.end()) v.push_back(f.speaker);
+    }
+    std::map<std::pair<std::string, std::string>, std::string> split;
+    for (auto& [corpus, speakers] : speakers_by_corpus) {
+        std::sort(speakers.begin(), speakers.end());
+        // Fisher-Yates with mt19937_64 (its output is fixed by the standard; std::shuffle's use
+        // of it is not), seeded per corpus so adding a corpus does not reshuffle the others.
+        std::uint64_t corpus_seed = seed;
+        for (char c : corpus) corpus_seed = corpus_seed * 1099511628211ull + std::uint8_t(c);
+        std::mt19937_64 rng(corpus_seed);
+        for (std::size_t i = speakers.size(); i > 1; --i) std::swap(speakers[i - 1], speakers[rng() % i]);
+        const std::size_t n = speakers.size();
+        std::size_t n_test = 0, n_val = 0;
+        if (n >= 3) {
+            n_test = std::size_t(std::lround(fractions.test * double(n)));
+            n_val = std::size_t(std::lround(fractions.val * double(n)));
+            if (fractions.test > 0 && n_test == 0) n_test = 1;
+            if (fractions.val > 0 && n_val == 0) n_val = 1;
+            while (n_test + n_val >= n) (n_val > 0 ? n_val : n_test)--;  // keep a speaker to train on
+        }
+        for (std::size_t i = 0; i < n; ++i)
+            split[{corpus, speakers[i]}] = i < n_test ? "test" : i < n_test + n_val ? "val" : "train";
+    }
+    return split;
+}
+
+}  // namespace spectro

@@ -1,0 +1,23 @@
+#pragma once
+// The one error type of the spectro and classify libraries: it carries the file (or other
+// subject, e.g. "model.json" or "<request body>") and the reason, so a tool can print
+// "FILE: reason" on one line and carry on with the rest of a batch.
+#include <stdexcept>
+#include <string>
+
+namespace spectro {
+
+class Error : public std::runtime_error {
+public:
+    Error(std::string subject, std::string reason)
+        : std::runtime_error(subject.empty() ? reason : subject + ": " + reason),
+          subject_(std::move(subject)), reason_(std::move(reason)) {}
+    const std::string& subject() const { return subject_; }
+    const std::string& reason() const { return reason_; }
+
+private:
+    std::string subject_;
+    std::string reason_;
+};
+
+}  // namespace spectro

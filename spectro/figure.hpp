@@ -1,0 +1,41 @@
+#pragma once
+// Figures for people, drawn with cairo (text, axes, anti-aliasing): the inspection figure of a
+// spectrogram (time axis in seconds, frequency axis in Hz, dB colorbar, title), optionally with a
+// probability bar chart and a timeline of per-window results, and a confusion-matrix figure.
+// The one place in the project that draws for people.
+#include <string>
+#include <vector>
+
+#include "spectro/mel_spectrogram.hpp"
+#include "spectro/settings.hpp"
+
+namespace spectro {
+
+struct TimelineSegment {
+    double start_s = 0, end_s = 0;
+    std::string label;        // "" = skipped (no speech)
+    double confidence = 0;
+};
+
+struct InspectionFigure {
+    std::string title;                     // usually the file name
+    std::string subtitle;                  // duration and settings, one line
+    const MelMatrix* mel = nullptr;        // the whole clip (frame-major mel values)
+    SpectroSettings settings;              // how `mel` was computed
+    // Optional: class probabilities drawn as a horizontal bar chart beside the spectrogram.
+    std::vector<std::string> labels;
+    std::vector<double> probabilities;
+    // Optional: per-window results drawn as a strip under the spectrogram, aligned in time.
+    std::vector<TimelineSegment> timeline;
+};
+
+// Renders to PNG at `path` (written atomically). Throws spectro::Error(path, reason).
+void write_inspection_figure(const std::string& path, const InspectionFigure& figure);
+
+// counts[true][predicted]; rows are true labels. Cells show counts and row-normalised shading.
+void write_confusion_figure(const std::string& path, const std::vector<std::string>& labels,
+                            const std::vector<std::vector<long>>& counts, const std::string& title);
+
+std::string cairo_version();
+
+}  // namespace spectro

@@ -1,0 +1,75 @@
+#include "spectro/npy_io.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include "spectro/atomic_file.hpp"
+#include "spectro/error.hpp"
+
+namespace spectro {
+
+std::vector<unsigned char> encode_npy(const float* values, std::size_t rows, std::size_t cols) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                         std::to_string(cols) + "), }";
+    // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, '\n' last.
+    const std::size_t total = 10 + header.size() + 1;
+    header.append((64 - total % 64) % 64, ' ');
+    header += '\n';
+    std::vector<unsigned char> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    out.push_back(static_cast<unsigned char>(header.size() & 0xff));
+    out.push_back(static_cast<unsigned char>(header.size() >> 8));
+    out.insert(out.end(), header.begin(), header.end());
+    const auto* bytes = reinterpret_cast<const unsigned char*>(values);
+    out.insert(out.end(), bytes, bytes + rows * cols * sizeof(float));
+    return out;
+}
+
+void write_npy(const std::string& path, const float* values, std::size_t rows, std::size_t cols) {
+    write_file_atomically(path, encode_npy(values, rows, cols));
+}
+
+NpyMatrix read_npy(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path, "cannot open");
+    std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0) throw Error(path, "not a .npy file");
+    std::size_t header_len = 0, start = 0;
+    if (b[6] == 1) {
+        header_len = b[8] | (std::size_t(b[9]) << 8);
+        start = 10;
+    } else {
+        if (b.size() < 12) throw Error(path, "truncated .npy header");
+        header_len = b[8] | (std::size_t(b[9]) << 8) | (std::size_t(b[10]) << 16) | (std::size_t(b[11]) << 24);
+        start = 12;
+    }
+    if (start + header_len > b.size()) throw Error(path, "truncated .npy header");
+    std::string header(b.begin() + long(start), b.begin() + long(start + header_len));
+    std::smatch m;
+    if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<|=]f[48])'")))
+        throw Error(path, "only little-endian float32/float64 arrays are supported");
+    const bool f64 = m[1].str().back() == '8';
+    if (header.find("'fortran_order': True") != std::string::npos) throw Error(path, "Fortran order not supported");
+    if (!std::regex_search(header, m, std::regex("'shape':\\s*\\((\\d+),\\s*(\\d*)\\)")))
+        throw Error(path, "unsupported .npy shape");
+    NpyMatrix out;
+    out.rows = std::stoul(m[1].str());
+    out.cols = m[2].str().empty() ? 1 : std::stoul(m[2].str());
+    const std::size_t n = out.rows * out.cols, width = f64 ? 8 : 4;
+    const std::size_t data = start + header_len;
+    if (b.size() < data + n * width) throw Error(path, "truncated .npy data");
+    out.values.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (f64) {
+            double d;
+            std::memcpy(&d, &b[data + i * 8], 8);
+            out.values[i] = float(d);
+        } else {
+            std::memcpy(&out.values[i], &b[data + i * 4], 4);
+        }
+    }
+    return out;
+}
+
+}  // namespace spectro

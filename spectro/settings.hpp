@@ -1,0 +1,67 @@
+#pragma once
+// SpectroSettings + ImageRecipe: the single definition of the spectrogram and its image, shared
+// by training (spectro-dump writes spectro.json) and inference (the model bundle carries it).
+// The defaults below are the only defaults in the project.
+#include <string>
+
+namespace spectro {
+
+enum class MelScale { Slaney, Htk };
+enum class MelNorm { Slaney, None };
+enum class PadMode { Constant, Reflect };
+enum class ClipPolicy { Center, Start, Loudest };
+enum class Colormap { Gray, Viridis, Magma };
+enum class ResampleQuality { SincBest, SincMedium, SincFastest, Linear };
+
+struct ImageRecipe {
+    int frames = 128;                      // image width in STFT frames; 0 = the whole clip
+    ClipPolicy clip_policy = ClipPolicy::Center;
+    Colormap colormap = Colormap::Gray;
+};
+
+struct SpectroSettings {
+    int sample_rate = 16000;
+    ResampleQuality resample_quality = ResampleQuality::SincMedium;
+    int n_fft = 1024;
+    int hop_length = 320;
+    int win_length = 1024;
+    int n_mels = 128;
+    double fmin = 0.0;
+    double fmax = 0.0;                     // <= 0 means sample_rate / 2 (librosa's None)
+    MelScale mel_scale = MelScale::Slaney;
+    MelNorm mel_norm = MelNorm::Slaney;
+    bool center = true;
+    PadMode pad_mode = PadMode::Constant;  // librosa 0.10's default
+    double power = 2.0;                    // 1 (magnitude) or 2 (power)
+    double top_db = 80.0;
+    ImageRecipe image;
+
+    // fmax with librosa's None resolved.
+    double resolved_fmax() const { return fmax > 0 ? fmax : sample_rate / 2.0; }
+    // Throws spectro::Error(subject, reason) on the first inconsistent value.
+    void validate(const std::string& subject = "settings") const;
+    // JSON text as in docs/formats.md (fmax always resolved).
+    std::string to_json(int indent = 2) const;
+    // Parses and validates; every key is optional except that present keys must be well typed
+    // and unknown keys are rejected (a typo must not silently fall back to a default).
+    static SpectroSettings from_json(const std::string& text, const std::string& subject);
+    static SpectroSettings from_file(const std::string& path);
+    // Time covered by an image of image.frames frames, in seconds (0 when frames == 0).
+    double window_seconds() const;
+};
+
+std::string to_string(MelScale);
+std::string to_string(MelNorm);
+std::string to_string(PadMode);
+std::string to_string(ClipPolicy);
+std::string to_string(Colormap);
+std::string to_string(ResampleQuality);
+// Parsers throw spectro::Error("settings", ...) on unknown names.
+MelScale parse_mel_scale(const std::string&);
+MelNorm parse_mel_norm(const std::string&);
+PadMode parse_pad_mode(const std::string&);
+ClipPolicy parse_clip_policy(const std::string&);
+Colormap parse_colormap(const std::string&);
+ResampleQuality parse_resample_quality(const std::string&);
+
+}  // namespace spectro

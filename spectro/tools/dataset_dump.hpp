@@ -1,0 +1,28 @@
+#pragma once
+// `spectro-dump --dataset`: corpora -> labelled, speaker-split ImageFolder of model-input PNGs,
+// with manifest.csv and spectro.json.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spectro/corpus.hpp"
+#include "spectro/settings.hpp"
+
+namespace tools {
+
+struct DatasetOptions {
+    std::vector<std::string> roots;
+    std::string out_dir;
+    spectro::SpectroSettings settings;
+    spectro::LabelMapping mapping;
+    spectro::SplitFractions fractions;
+    std::uint64_t seed = 1234;
+    int jobs = 0;
+    bool overwrite = false;
+    bool progress = true;
+};
+
+// Returns the process exit code: 0 all done, 1 some files failed (reported on stderr).
+int run_dataset_dump(const DatasetOptions& options);
+
+}  // namespace tools

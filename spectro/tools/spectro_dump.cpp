@@ -1,0 +1,250 @@
+// spectro-dump: audio files -> model-input PNGs, inspection figures, raw dB matrices, or a whole
+// labelled dataset for training. A thin shell over the spectro library.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "dataset_dump.hpp"
+#include "progress.hpp"
+#include "spectro/audio_reader.hpp"
+#include "spectro/error.hpp"
+#include "spectro/figure.hpp"
+#include "spectro/image.hpp"
+#include "spectro/mel_spectrogram.hpp"
+#include "spectro/npy_io.hpp"
+#include "spectro/parallel.hpp"
+#include "spectro/png_io.hpp"
+#include "spectro/resampler.hpp"
+#include "spectro/stft.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string version_text() {
+    return std::string("spectro-dump ") + EMOCLASS_VERSION + "\n  " + spectro::sndfile_version() +
+           " (reads: " + spectro::sndfile_formats() + ")\n  " + spectro::samplerate_version() + "\n  " +
+           spectro::fftw_version() + "\n  libpng " + spectro::png_version() + "\n  cairo " +
+           spectro::cairo_version() + "\n";
+}
+
+std::string describe(const spectro::SpectroSettings& s) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%d Hz, n_fft %d, hop %d, win %d, %d %s mels %.0f-%.0f Hz, power %.0f, top_db %.0f",
+                  s.sample_rate, s.n_fft, s.hop_length, s.win_length, s.n_mels, to_string(s.mel_scale).c_str(),
+                  s.fmin, s.resolved_fmax(), s.power, s.top_db);
+    return buf;
+}
+
+// One input, one output. Throws spectro::Error on any failure; nothing partial is left.
+void dump_one(const std::string& input, const std::string& output, bool inspect, const spectro::SpectroSettings& s) {
+    spectro::AudioInfo info;
+    auto mel = spectro::mel_from_file(input, s, &info);
+    if (mel.frames() == 0) throw spectro::Error(input, "shorter than one STFT frame (center is off)");
+    if (inspect) {
+        spectro::InspectionFigure fig;
+        fig.title = fs::path(input).filename().string();
+        char dur[64];
+        std::snprintf(dur, sizeof dur, "%.2f s, %d Hz x %d ch -> ", info.duration_s, info.source_rate, info.channels);
+        fig.subtitle = dur + describe(s);
+        fig.mel = &mel;
+        fig.settings = s;
+        spectro::write_inspection_figure(output, fig);
+    } else {
+        spectro::write_png(output, spectro::render_image(mel, s));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"spectro-dump: audio -> librosa-exact log-mel spectrogram -> model-input PNG, inspection figure,\n"
+                 "raw dB matrix (.npy), or a labelled, speaker-split training dataset."};
+    app.footer(
+        "Examples:\n"
+        "  spectro-dump speech.wav -o out/                 # out/speech.png (model input)\n"
+        "  spectro-dump --inspect speech.wav -o figs/      # figure for people\n"
+        "  spectro-dump --raw speech.npy speech.wav        # float32 dB [n_mels, frames], librosa's layout\n"
+        "  spectro-dump --dataset ../shared/data -o dataset/   # train/val/test ImageFolder + manifest.csv\n"
+        "Defaults equal librosa.feature.melspectrogram + power_to_db(ref=np.max, top_db=80) with the\n"
+        "settings shown; --settings FILE loads a spectro.json (flags given after it still override).");
+    app.set_version_flag("--version", version_text());
+    app.get_formatter()->column_width(34);
+
+    spectro::SpectroSettings s;
+    std::vector<std::string> inputs, dataset_roots;
+    std::string out_dir, raw_path, settings_file, mel_scale = "slaney", mel_norm = "slaney", pad_mode = "constant",
+                                                  clip_policy = "center", colormap = "gray", quality = "sinc_medium",
+                                                  mapping;
+    bool inspect = false, overwrite = false, quiet = false, center = true;
+    int jobs = spectro::default_jobs();
+    int win_length = 0;
+    double fmax = 0;
+    tools::DatasetOptions ds;
+
+    app.add_option("inputs", inputs, "audio files (any format libsndfile reads)");
+    app.add_option("-o,--output", out_dir, "output directory (created if missing)");
+    app.add_flag("--inspect", inspect, "write the inspection figure (axes, colorbar, title) instead of the model input");
+    app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy");
+    app.add_option("--dataset", dataset_roots, "dataset mode: corpus roots to label, split and dump")->expected(1, -1);
+    app.add_option("--settings", settings_file, "load spectrogram settings from a spectro.json");
+
+    auto* g = app.add_option_group("Spectrogram (librosa's names)");
+    g->add_option("--sample-rate", s.sample_rate, "target rate, Hz")->capture_default_str();
+    g->add_option("--resample-quality", quality, "sinc_best|sinc_medium|sinc_fastest|linear")->capture_default_str();
+    g->add_option("--n-fft", s.n_fft, "FFT size (any length)")->capture_default_str();
+    g->add_option("--hop-length", s.hop_length, "hop, samples")->capture_default_str();
+    g->add_option("--win-length", win_length, "window length <= n_fft [default: n_fft]");
+    g->add_option("--n-mels", s.n_mels, "mel bands")->capture_default_str();
+    g->add_option("--fmin", s.fmin, "lowest mel edge, Hz")->capture_default_str();
+    g->add_option("--fmax", fmax, "highest mel edge, Hz [default: sample_rate / 2]");
+    g->add_option("--mel-scale", mel_scale, "slaney|htk")->capture_default_str();
+    g->add_option("--mel-norm", mel_norm, "slaney|none")->capture_default_str();
+    g->add_flag("--center,!--no-center", center, "pad n_fft/2 at both ends [default: on]");
+    g->add_option("--pad-mode", pad_mode, "constant|reflect")->capture_default_str();
+    g->add_option("--power", s.power, "1 magnitude (amplitude_to_db) or 2 power (power_to_db)")->capture_default_str();
+    g->add_option("--top-db", s.top_db, "dynamic range kept below the max, dB")->capture_default_str();
+
+    auto* im = app.add_option_group("Image");
+    im->add_option("--frames", s.image.frames, "image width in frames; 0 = whole clip")->capture_default_str();
+    im->add_option("--clip-policy", clip_policy, "center|start|loudest: fitting a clip to --frames")->capture_default_str();
+    im->add_option("--colormap", colormap, "gray (1 channel) | viridis | magma (RGB)")->capture_default_str();
+
+    auto* d = app.add_option_group("Dataset mode");
+    d->add_option("--val-frac", ds.fractions.val, "fraction of each corpus's speakers for validation")->capture_default_str();
+    d->add_option("--test-frac", ds.fractions.test, "fraction of each corpus's speakers for test")->capture_default_str();
+    d->add_option("--seed", ds.seed, "split seed")->capture_default_str();
+    d->add_option("--map", mapping, "label mapping overrides, e.g. calm=neutral,boredom= (empty = skip)");
+
+    app.add_option("-j,--jobs", jobs, "parallel files [default: all cores]");
+    app.add_flag("--overwrite", overwrite, "redo outputs that already exist");
+    app.add_flag("-q,--quiet", quiet, "no progress output");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return e.get_exit_code() == 0 ? 0 : (code ? 2 : 0);
+    }
+
+    try {
+        if (!settings_file.empty()) {
+            // Flags given explicitly still win over the file.
+            spectro::SpectroSettings base = spectro::SpectroSettings::from_file(settings_file);
+            auto given = [&](const char* name) { return app.count(name) > 0; };
+            if (!given("--sample-rate")) s.sample_rate = base.sample_rate;
+            if (!given("--n-fft")) s.n_fft = base.n_fft;
+            if (!given("--hop-length")) s.hop_length = base.hop_length;
+            if (!given("--win-length")) win_length = base.win_length;
+            if (!given("--n-mels")) s.n_mels = base.n_mels;
+            if (!given("--fmin")) s.fmin = base.fmin;
+            if (!given("--fmax")) fmax = base.fmax;
+            if (!given("--mel-scale")) mel_scale = to_string(base.mel_scale);
+            if (!given("--mel-norm")) mel_norm = to_string(base.mel_norm);
+            if (!given("--center") && !given("--no-center")) center = base.center;
+            if (!given("--pad-mode")) pad_mode = to_string(base.pad_mode);
+            if (!given("--power")) s.power = base.power;
+            if (!given("--top-db")) s.top_db = base.top_db;
+            if (!given("--resample-quality")) quality = to_string(base.resample_quality);
+            if (!given("--frames")) s.image.frames = base.image.frames;
+            if (!given("--clip-policy")) clip_policy = to_string(base.image.clip_policy);
+            if (!given("--colormap")) colormap = to_string(base.image.colormap);
+        }
+        s.win_length = win_length > 0 ? win_length : s.n_fft;
+        s.fmax = fmax;
+        s.center = center;
+        s.mel_scale = spectro::parse_mel_scale(mel_scale);
+        s.mel_norm = spectro::parse_mel_norm(mel_norm);
+        s.pad_mode = spectro::parse_pad_mode(pad_mode);
+        s.resample_quality = spectro::parse_resample_quality(quality);
+        s.image.clip_policy = spectro::parse_clip_policy(clip_policy);
+        s.image.colormap = spectro::parse_colormap(colormap);
+        s.validate("settings");
+        s.fmax = s.resolved_fmax();
+    } catch (const spectro::Error& e) {
+        std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+        return 2;
+    }
+
+    auto usage = [](const char* msg) {
+        std::fprintf(stderr, "spectro-dump: %s (see --help)\n", msg);
+        return 2;
+    };
+
+    if (!dataset_roots.empty()) {
+        if (!inputs.empty() || !raw_path.empty() || inspect) return usage("--dataset takes no other inputs, --raw or --inspect");
+        if (out_dir.empty()) return usage("--dataset needs -o OUTDIR");
+        ds.roots = dataset_roots;
+        ds.out_dir = out_dir;
+        ds.settings = s;
+        ds.jobs = jobs;
+        ds.overwrite = overwrite;
+        ds.progress = !quiet;
+        try {
+            if (!mapping.empty()) ds.mapping.apply_overrides(mapping);
+            return tools::run_dataset_dump(ds);
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+            return 1;
+        }
+    }
+
+    if (inputs.empty()) return usage("no input files");
+    if (!raw_path.empty()) {
+        if (inputs.size() != 1) return usage("--raw takes exactly one input");
+        try {
+            auto mel = spectro::mel_from_file(inputs[0], s);
+            if (mel.frames() == 0) throw spectro::Error(inputs[0], "shorter than one STFT frame (center is off)");
+            auto db = spectro::db_matrix_mel_major(mel, s);
+            spectro::write_npy(raw_path, db.data(), std::size_t(mel.n_mels), mel.frames());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            return 1;
+        }
+        if (out_dir.empty()) return 0;
+    }
+    if (out_dir.empty()) return usage("-o OUTDIR is required");
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    if (ec || !fs::is_directory(out_dir)) {
+        std::fprintf(stderr, "error: %s: cannot create output directory%s%s\n", out_dir.c_str(), ec ? ": " : "",
+                     ec ? ec.message().c_str() : "");
+        return 1;
+    }
+
+    // Output names from the input stems; two inputs with one stem would overwrite each other.
+    std::vector<std::string> outputs(inputs.size()), errors(inputs.size());
+    std::map<std::string, std::size_t> first_with_name;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        outputs[i] = (fs::path(out_dir) / (fs::path(inputs[i]).stem().string() + ".png")).string();
+        auto [it, fresh] = first_with_name.emplace(outputs[i], i);
+        if (!fresh) errors[i] = inputs[i] + ": output name collides with " + inputs[it->second];
+    }
+    std::vector<char> skipped(inputs.size(), 0);
+    tools::Progress progress(inputs.size(), "spectro-dump", !quiet);
+    spectro::parallel_for(inputs.size(), jobs, [&](std::size_t i) {
+        if (errors[i].empty()) {
+            try {
+                if (!overwrite && fs::exists(outputs[i])) skipped[i] = 1;
+                else dump_one(inputs[i], outputs[i], inspect, s);
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        }
+        progress.tick(!errors[i].empty());
+    });
+    progress.finish();
+    std::size_t failed = 0, skipped_count = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!errors[i].empty()) {
+            std::fprintf(stderr, "error: %s\n", errors[i].c_str());
+            ++failed;
+        }
+        skipped_count += std::size_t(skipped[i]);
+    }
+    if (inputs.size() > 1 || failed)
+        std::fprintf(stderr, "spectro-dump: %zu written, %zu already there, %zu failed (%.1fs)\n",
+                     inputs.size() - failed - skipped_count, skipped_count, failed, progress.elapsed_s());
+    return failed ? 1 : 0;
+}

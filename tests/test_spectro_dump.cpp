@@ -1,0 +1,215 @@
+// spectro-dump end to end: the real binary on generated audio, the bad-input catalogue, dataset
+// mode (labels, speaker split, ImageFolder layout, manifest, re-runs, --jobs invariance).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "spectro/npy_io.hpp"
+#include "spectro/png_io.hpp"
+#include "test_support.hpp"
+
+using namespace test_support;
+
+namespace {
+const std::string kBin = SPECTRO_DUMP_BIN;
+
+std::size_t count_files(const std::string& dir, const std::string& ext) {
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.path().extension() == ext) ++n;
+    return n;
+}
+
+bool any_temp_left(const std::string& dir) {
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.path().string().find(".tmp.") != std::string::npos) return true;
+    return false;
+}
+
+// A corpus in RAVDESS/CREMA-D naming: `speakers` speakers x 6 emotions.
+void make_corpus(const std::string& root, int speakers) {
+    fs::create_directories(root + "/ravdess");
+    fs::create_directories(root + "/crema");
+    const char* crema[] = {"ANG", "DIS", "FEA", "HAP", "NEU", "SAD"};
+    const int ravdess[] = {5, 7, 6, 3, 1, 4};  // the same six emotions in RAVDESS codes
+    for (int s = 1; s <= speakers; ++s)
+        for (int e = 1; e <= 6; ++e) {
+            char name[64];
+            std::snprintf(name, sizeof name, "/ravdess/03-01-%02d-01-01-01-%02d.wav", ravdess[e - 1], s);
+            write_audio(root + name, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0 + 0.2 * e, 16000, unsigned(s * 10 + e)));
+            std::snprintf(name, sizeof name, "/crema/%d_IEO_%s_XX.flac", 1000 + s, crema[e - 1]);
+            write_audio(root + name, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 22050, 1, voice_like(2.0, 22050, unsigned(s * 7 + e)));
+        }
+}
+}  // namespace
+
+TEST(SpectroDumpCli, HelpAndVersion) {
+    auto help = run(kBin + " --help");
+    EXPECT_EQ(help.exit_code, 0);
+    for (const char* flag : {"--n-fft", "--hop-length", "--mel-scale", "--pad-mode", "--top-db", "--dataset", "--raw",
+                             "--inspect", "--jobs", "Examples"})
+        EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+    EXPECT_NE(help.out.find("=1024"), std::string::npos) << "defaults shown";
+    auto version = run(kBin + " --version");
+    EXPECT_EQ(version.exit_code, 0);
+    for (const char* dep : {"libsndfile", "libsamplerate", "fftw", "libpng", "cairo"})
+        EXPECT_NE(version.out.find(dep), std::string::npos) << dep;
+    EXPECT_EQ(run(kBin + " --n-fft").exit_code, 2);
+    EXPECT_EQ(run(kBin + " --no-such-flag x.wav -o /tmp").exit_code, 2);
+    EXPECT_EQ(run(kBin + " x.wav -o /tmp --power 3").exit_code, 2);
+}
+
+TEST(SpectroDumpCli, PngRawAndInspect) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, voice_like(3.0, 44100));
+    auto r = run(kBin + " " + (tmp / "a.wav") + " -o " + (tmp / "out"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto img = spectro::read_png(tmp / "out/a.png");
+    EXPECT_EQ(img.width, 128);
+    EXPECT_EQ(img.height, 128);
+    EXPECT_EQ(img.channels, 1);
+    r = run(kBin + " --raw " + (tmp / "a.npy") + " " + (tmp / "a.wav"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto raw = spectro::read_npy(tmp / "a.npy");
+    EXPECT_EQ(raw.rows, 128u);
+    EXPECT_EQ(raw.cols, 1u + 48000u / 320u);  // 3 s at 44.1 kHz -> 48000 samples at 16 kHz
+    EXPECT_FLOAT_EQ(*std::max_element(raw.values.begin(), raw.values.end()), 0.0f);
+    EXPECT_FLOAT_EQ(*std::min_element(raw.values.begin(), raw.values.end()), -80.0f);
+    r = run(kBin + " --inspect --colormap magma " + (tmp / "a.wav") + " -o " + (tmp / "fig"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto fig = spectro::read_png(tmp / "fig/a.png");
+    EXPECT_GT(fig.width, 600);
+    EXPECT_EQ(fig.channels, 3);
+    EXPECT_EQ(run(kBin + " --raw x.npy a.wav b.wav").exit_code, 2);
+}
+
+TEST(SpectroDumpCli, BadInputsAreReportedAndTheBatchCarriesOn) {
+    TempDir tmp;
+    write_audio(tmp / "good1.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_audio(tmp / "good2.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, 96000, 6, voice_like(1.0, 96000));
+    write_bytes(tmp / "empty.wav", "");
+    write_audio(tmp / "header.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, {});
+    write_audio(tmp / "full.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_bytes(tmp / "trunc.wav", read_bytes(tmp / "full.wav").substr(0, 9000));
+    write_bytes(tmp / "text.wav", "hello\n");
+    std::string junk(5000, 'x');
+    for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = char(i * 2654435761u >> 13);
+    write_bytes(tmp / "random.ogg", junk);
+    fs::create_directory(tmp / "adir.wav");
+    auto nan = voice_like(0.5, 16000);
+    nan[100] = std::nanf("");
+    write_audio(tmp / "nan.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, nan);
+    write_audio(tmp / "silence.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, std::vector<float>(16000, 0.0f));
+    write_audio(tmp / "tiny.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(0.01, 16000));
+
+    const std::vector<std::string> bad = {"empty.wav", "header.wav", "trunc.wav", "text.wav", "random.ogg",
+                                          "adir.wav",  "nan.wav",    "missing.wav"};
+    std::string cmd = kBin + " -j 2";
+    for (const char* f : {"good1.wav", "empty.wav", "header.wav", "trunc.wav", "text.wav", "random.ogg", "adir.wav",
+                          "nan.wav", "missing.wav", "silence.wav", "tiny.wav", "good2.flac"})
+        cmd += " " + (tmp / f);
+    auto r = run(cmd + " -o " + (tmp / "out"));
+    EXPECT_EQ(r.exit_code, 1);
+    // One line per bad file, naming it; nothing for the good ones.
+    for (const auto& f : bad) {
+        auto pos = r.err.find("error: " + (tmp / f) + ": ");
+        EXPECT_NE(pos, std::string::npos) << f << "\n" << r.err;
+        EXPECT_FALSE(fs::exists(tmp / ("out/" + fs::path(f).stem().string() + ".png"))) << f;
+    }
+    // Defined results: silence renders black, a 10 ms clip renders one centred frame.
+    for (const char* f : {"good1", "good2", "silence", "tiny"}) EXPECT_TRUE(fs::exists(tmp / (std::string("out/") + f + ".png"))) << f;
+    auto silent = spectro::read_png(tmp / "out/silence.png");
+    EXPECT_EQ(*std::max_element(silent.pixels.begin(), silent.pixels.end()), 0);
+    EXPECT_FALSE(any_temp_left(tmp / "out"));
+    EXPECT_NE(r.err.find("4 written, 0 already there, 8 failed"), std::string::npos) << r.err;
+}
+
+TEST(SpectroDumpCli, UnwritableOutputDirectory) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_bytes(tmp / "file", "x");
+    auto r = run(kBin + " " + (tmp / "a.wav") + " -o " + (tmp / "file/sub"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find("cannot create output directory"), std::string::npos) << r.err;
+    // Read-only directory (root ignores modes, so use /proc, which refuses new files for everyone).
+    r = run(kBin + " " + (tmp / "a.wav") + " -o /proc/sys");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
+}
+
+TEST(SpectroDumpCli, DatasetModeSplitsBySpeakerAndIsIndependentOfJobs) {
+    TempDir tmp;
+    make_corpus(tmp / "corpus", 6);
+    write_bytes(tmp / "corpus/readme.wav", "not audio");  // unlabelled by name: counted, not dumped
+    auto one = run(kBin + " -q -j 1 --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds1"));
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    auto two = run(kBin + " -q -j 2 --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds2"));
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    EXPECT_EQ(count_files(tmp / "ds1", ".png"), 72u);
+    EXPECT_EQ(read_bytes(tmp / "ds1/manifest.csv").size(), read_bytes(tmp / "ds2/manifest.csv").size());
+    // Same bytes whatever --jobs is.
+    for (const auto& e : fs::recursive_directory_iterator(tmp / "ds1")) {
+        if (e.path().extension() != ".png") continue;
+        auto rel = fs::relative(e.path(), tmp / "ds1").string();
+        ASSERT_EQ(read_bytes(e.path().string()), read_bytes(tmp / ("ds2/" + rel))) << rel;
+    }
+    // The manifest: no speaker in two splits; label folders match labels.
+    std::ifstream in(tmp / "ds1/manifest.csv");
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "source,corpus,speaker,label,split,image");
+    std::map<std::string, std::set<std::string>> splits_of_speaker;
+    std::size_t rows = 0;
+    while (std::getline(in, line)) {
+        std::vector<std::string> c;
+        std::stringstream ss(line);
+        for (std::string x; std::getline(ss, x, ',');) c.push_back(x);
+        ASSERT_EQ(c.size(), 6u);
+        splits_of_speaker[c[1] + "/" + c[2]].insert(c[4]);
+        EXPECT_EQ(c[5].rfind(c[4] + "/" + c[3] + "/", 0), 0u) << line;
+        EXPECT_TRUE(fs::exists(tmp / ("ds1/" + c[5])));
+        ++rows;
+    }
+    EXPECT_EQ(rows, 72u);
+    std::set<std::string> used;
+    for (const auto& [spk, s] : splits_of_speaker) {
+        EXPECT_EQ(s.size(), 1u) << spk;
+        used.insert(*s.begin());
+    }
+    EXPECT_EQ(used, (std::set<std::string>{"train", "val", "test"}));
+    auto settings = nlohmann::json::parse(read_bytes(tmp / "ds1/spectro.json"));
+    EXPECT_EQ(settings["n_fft"], 1024);
+    EXPECT_EQ(settings["image"]["frames"], 128);
+    // Re-running skips finished images; other settings into the same folder are refused.
+    auto again = run(kBin + " -j 2 --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds1"));
+    EXPECT_EQ(again.exit_code, 0);
+    EXPECT_NE(again.err.find("0 written, 72 already there"), std::string::npos) << again.err;
+    auto other = run(kBin + " -q --n-mels 64 --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds1"));
+    EXPECT_EQ(other.exit_code, 1);
+    EXPECT_NE(other.err.find("other settings"), std::string::npos) << other.err;
+}
+
+TEST(SpectroDumpCli, DatasetBadFileIsSkippedAndExitIsOne) {
+    TempDir tmp;
+    make_corpus(tmp / "corpus", 3);
+    write_bytes(tmp / "corpus/ravdess/03-01-05-01-01-01-09.wav", "RIFF....WAVEjunk");
+    auto r = run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("03-01-05-01-01-01-09.wav: "), std::string::npos) << r.err;
+    EXPECT_EQ(count_files(tmp / "ds", ".png"), 36u);
+    EXPECT_EQ(read_bytes(tmp / "ds/manifest.csv").find("-09.wav"), std::string::npos);
+}
+
+TEST(SpectroDumpCli, SharedDataDumpsCompletely) {
+    const std::string data = shared_data_dir();
+    if (data.empty()) GTEST_SKIP() << "../shared/data is missing: the full-corpus dataset dump did not run";
+    TempDir tmp;
+    auto r = run(kBin + " -q --dataset " + data + " -o " + (tmp / "ds"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // 8,448 files minus 420 outside the six classes (calm, surprised, pleasant surprise).
+    EXPECT_NE(r.err.find("8028 images (8028 written"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("0 failed"), std::string::npos) << r.err;
+    EXPECT_EQ(count_files(tmp / "ds", ".png"), 8028u);
+}
