@@ -1,0 +1,85 @@
+#include "classify/analyzer.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "classify/windows.hpp"
+#include "spectro/audio_reader.hpp"
+#include "spectro/error.hpp"
+#include "spectro/png_io.hpp"
+
+namespace classify {
+
+Analyzer::Analyzer(const ModelBundle& bundle, AnalyzeOptions options) : classifier_(bundle), options_(options) {
+    if (options_.hop_s <= 0) options_.hop_s = bundle.window.hop_s;
+}
+
+void aggregate(Result& r) {
+    r.probabilities.assign(r.labels.size(), 0.0f);
+    int voiced = 0;
+    for (const auto& s : r.segments) {
+        if (!s.voiced) continue;
+        ++voiced;
+        for (std::size_t i = 0; i < r.labels.size(); ++i) r.probabilities[i] += s.probabilities[i];
+    }
+    if (voiced == 0) {
+        r.probabilities.clear();
+        r.emotion.clear();
+        r.confidence = 0;
+        return;
+    }
+    for (float& p : r.probabilities) p /= float(voiced);
+    auto best = std::max_element(r.probabilities.begin(), r.probabilities.end());
+    r.emotion = r.labels[std::size_t(best - r.probabilities.begin())];
+    r.confidence = *best;
+}
+
+Result Analyzer::run(spectro::AudioReader& reader) {
+    Result r;
+    r.file = reader.name();
+    r.labels = classifier_.bundle().labels;
+    WindowStream windows(classifier_, options_.hop_s, [&](const Segment& s) { r.segments.push_back(s); });
+    auto info = spectro::stream_audio(reader, classifier_.bundle().spectro,
+                                      [&](const float* mel) { windows.push_frame(mel); });
+    if (windows.frames_seen() == 0) throw spectro::Error(reader.name(), "shorter than one STFT frame");
+    windows.finish();
+    r.duration_s = info.duration_s;
+    for (auto& s : r.segments) s.end_s = std::min(s.end_s, r.duration_s);
+    aggregate(r);
+    return r;
+}
+
+Result Analyzer::analyze_file(const std::string& path) {
+    if (is_png_path(path)) return analyze_png(path);
+    auto reader = spectro::AudioReader::open_file(path);
+    return run(reader);
+}
+
+Result Analyzer::analyze_bytes(const void* data, std::size_t size, const std::string& name) {
+    auto reader = spectro::AudioReader::open_memory(data, size, name);
+    return run(reader);
+}
+
+Result Analyzer::analyze_png(const std::string& path) {
+    const auto image = spectro::read_png(path);
+    Result r;
+    r.file = path;
+    r.labels = classifier_.bundle().labels;
+    const auto& s = classifier_.bundle().spectro;
+    Segment seg;
+    seg.voiced = true;
+    seg.end_s = double(image.width) * s.hop_length / s.sample_rate;
+    seg.probabilities = classifier_.classify(image);
+    r.segments.push_back(seg);
+    aggregate(r);
+    return r;
+}
+
+bool is_png_path(const std::string& path) {
+    if (path.size() < 4) return false;
+    std::string ext = path.substr(path.size() - 4);
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return ext == ".png";
+}
+
+}  // namespace classify

@@ -1,0 +1,36 @@
+#pragma once
+// Analyzer: one input -> one Result, the whole path (decode, resample, mel, windows, model,
+// aggregate). One per worker: it owns its Classifier. Inputs may be audio files, audio bytes
+// (HTTP bodies) or spectrogram PNGs (spectro-dump's output; classified as one window).
+#include <string>
+
+#include "classify/classifier.hpp"
+#include "classify/result.hpp"
+
+namespace classify {
+
+struct AnalyzeOptions {
+    double hop_s = 0;  // <= 0: the bundle's window.hop_s
+};
+
+class Analyzer {
+public:
+    Analyzer(const ModelBundle& bundle, AnalyzeOptions options = {});
+    // Throws spectro::Error(name, reason) for undecodable input.
+    Result analyze_file(const std::string& path);
+    Result analyze_bytes(const void* data, std::size_t size, const std::string& name);
+    Result analyze_png(const std::string& path);
+    Classifier& classifier() { return classifier_; }
+
+private:
+    Result run(class spectro::AudioReader& reader);
+    Classifier classifier_;
+    AnalyzeOptions options_;
+};
+
+// Fills emotion, confidence and probabilities from the voiced segments (mean of probabilities).
+void aggregate(Result& result);
+
+bool is_png_path(const std::string& path);
+
+}  // namespace classify

@@ -1,0 +1,46 @@
+#pragma once
+// ModelBundle: a model folder = model.onnx + model.json (docs/formats.md). Loading validates
+// everything the rest of the code relies on, so a bad bundle fails once, clearly, at start-up.
+#include <string>
+#include <vector>
+
+#include "spectro/settings.hpp"
+
+namespace classify {
+
+struct InputRecipe {
+    int channels = 1;
+    int height = 128, width = 128;
+    spectro::Colormap color = spectro::Colormap::Gray;
+    bool bgr = false;  // channel order of a 3-channel input
+    double scale = 1.0 / 255.0;
+    std::vector<double> mean{0.0}, std{1.0};  // one per channel
+};
+
+struct WindowPolicy {
+    double hop_s = 1.0;                // hop between windows on long audio
+    double min_voiced_fraction = 0.1;  // a window needs this share of voiced frames
+};
+
+struct ModelBundle {
+    std::string dir;
+    std::string name;
+    std::vector<std::string> labels;
+    bool outputs_probabilities = true;  // false: logits, softmax applied by emoclass
+    InputRecipe input;
+    spectro::SpectroSettings spectro;
+    WindowPolicy window;
+    std::string onnx_path() const { return dir + "/model.onnx"; }
+    std::string json_path() const { return dir + "/model.json"; }
+};
+
+// Reads and validates DIR/model.json (format, version, keys and types, labels, recipe,
+// spectrogram settings) and checks DIR/model.onnx exists. Throws spectro::Error naming the file.
+ModelBundle load_bundle(const std::string& dir);
+ModelBundle parse_bundle_json(const std::string& text, const std::string& dir);
+
+// The shipped default: $EMOCLASS_MODEL, else models/default next to the build tree or the
+// installed share/emoclass/models/default. `exe_path` is /proc/self/exe's target.
+std::string find_default_bundle(const std::string& exe_path);
+
+}  // namespace classify

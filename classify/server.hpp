@@ -1,0 +1,43 @@
+#pragma once
+// HTTP service (cpp-httplib): POST /v1/classify (audio body, raw or multipart) -> the same JSON
+// object as `emoclass --format jsonl`; GET /v1/model; GET /healthz. A bounded worker pool, each
+// worker with its own Analyzer; 503 when saturated, 413 past max_body_bytes, 400 with a JSON
+// error for undecodable audio.
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "classify/bundle.hpp"
+
+namespace classify {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    int port = 8080;                                  // 0 = any free port (see Server::port())
+    std::size_t max_body_bytes = 64u * 1024 * 1024;
+    int workers = 0;                                  // analyses at once; <= 0: one per core
+    int max_queue = -1;                               // waiting requests beyond workers; 0: none
+                                                      // (busy -> 503 at once); < 0: = workers
+    double request_timeout_s = 30;                    // read/write timeout per request
+};
+
+class Server {
+public:
+    Server(const ModelBundle& bundle, ServerOptions options);
+    ~Server();
+    // Binds (throws spectro::Error("host:port", reason) when the address is taken or invalid).
+    void bind();
+    // Serves until stop(), binding first if bind() was not called. Returns once in-flight
+    // requests are answered.
+    void serve();
+    // Thread-safe; async-signal-safe (an atomic store and a shutdown/close of the listening
+    // socket). A stop() before serve() makes serve() return promptly.
+    void stop();
+    int port() const;  // the bound port
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace classify

@@ -1,0 +1,45 @@
+#include "common.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "classify/classifier.hpp"
+#include "spectro/corpus.hpp"
+
+namespace tools {
+namespace fs = std::filesystem;
+
+classify::ModelBundle load_model(const std::string& model_dir) {
+    if (!model_dir.empty()) return classify::load_bundle(model_dir);
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    std::string exe_path = n > 0 ? std::string(exe, size_t(n)) : std::string();
+    return classify::load_bundle(classify::find_default_bundle(exe_path));
+}
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        std::error_code ec;
+        if (fs::is_directory(a, ec)) {
+            auto files = spectro::list_audio_files(a);
+            out.insert(out.end(), files.begin(), files.end());
+        } else {
+            out.push_back(a);
+        }
+    }
+    return out;
+}
+
+std::vector<std::unique_ptr<classify::Analyzer>> make_analyzers(const classify::ModelBundle& bundle, int jobs,
+                                                                classify::AnalyzeOptions options,
+                                                                int inference_threads) {
+    if (jobs < 1) jobs = 1;
+    classify::set_inference_threads(inference_threads > 0 ? inference_threads : (jobs > 1 ? 1 : 0));
+    std::vector<std::unique_ptr<classify::Analyzer>> pool;
+    for (int i = 0; i < jobs; ++i) pool.push_back(std::make_unique<classify::Analyzer>(bundle, options));
+    return pool;
+}
+
+}  // namespace tools

@@ -1,0 +1,24 @@
+#pragma once
+// Pieces shared by the emoclass subcommands: model lookup, input expansion, a pool of analyzers.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "classify/analyzer.hpp"
+#include "classify/bundle.hpp"
+
+namespace tools {
+
+// --model DIR, or the shipped default. Throws spectro::Error.
+classify::ModelBundle load_model(const std::string& model_dir);
+
+// Files stay as given; directories expand to their audio files (sorted). Missing paths are kept
+// so that the analysis reports them with a reason.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args);
+
+// One Analyzer per job; jobs > 1 runs OpenCV with one thread each (parallel over files instead).
+std::vector<std::unique_ptr<classify::Analyzer>> make_analyzers(const classify::ModelBundle& bundle, int jobs,
+                                                                classify::AnalyzeOptions options,
+                                                                int inference_threads);
+
+}  // namespace tools

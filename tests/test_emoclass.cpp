@@ -1,0 +1,163 @@
+// emoclass end to end: the real binary, every output format parsed back, train/serve parity
+// with spectro-dump's PNG, eval against an independent count, bad input and bad bundles.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.hpp"
+
+using namespace test_support;
+using json = nlohmann::json;
+
+namespace {
+const std::string kBin = EMOCLASS_BIN;
+const std::string kDump = SPECTRO_DUMP_BIN;
+const std::string kTiny = EMOCLASS_SOURCE_DIR "/tests/fixtures/tiny_bundle";
+const std::string kModel = " --model " + kTiny + " ";
+
+std::vector<json> jsonl(const std::string& out) {
+    std::vector<json> v;
+    std::stringstream ss(out);
+    for (std::string line; std::getline(ss, line);) v.push_back(json::parse(line));
+    return v;
+}
+}  // namespace
+
+TEST(EmoclassCli, HelpVersionAndUsageErrors) {
+    auto h = run(kBin + " --help");
+    EXPECT_EQ(h.exit_code, 0);
+    for (const char* s : {"--model", "--format", "--segments", "--explain", "eval", "serve", "listen", "Examples"})
+        EXPECT_NE(h.out.find(s), std::string::npos) << s;
+    auto v = run(kBin + " --version");
+    EXPECT_EQ(v.exit_code, 0);
+    EXPECT_NE(v.out.find("OpenCV 4."), std::string::npos);
+    EXPECT_EQ(run(kBin + kModel).exit_code, 2);
+    EXPECT_EQ(run(kBin + kModel + "--format xml x.wav").exit_code, 2);
+    EXPECT_EQ(run(kBin + " eval --help").exit_code, 0);
+}
+
+TEST(EmoclassCli, EveryFormatParsesBackAndAgrees) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(2.0, 16000, 1));
+    write_audio(tmp / "b.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 2, voice_like(7.0, 48000, 2, 220));
+    const std::string files = (tmp / "a.wav") + " " + (tmp / "b.flac");
+    auto j = run(kBin + kModel + "--format jsonl " + files);
+    ASSERT_EQ(j.exit_code, 0) << j.err;
+    auto objs = jsonl(j.out);
+    ASSERT_EQ(objs.size(), 2u);
+    for (const auto& o : objs) {
+        double sum = 0;
+        for (auto& [k, p] : o["probabilities"].items()) sum += p.get<double>();
+        EXPECT_NEAR(sum, 1.0, 1e-4);
+        EXPECT_EQ(o["confidence"], o["probabilities"][o["emotion"].get<std::string>()]);
+        EXPECT_TRUE(o.contains("segments"));
+        EXPECT_TRUE(o.contains("duration_s"));
+    }
+    EXPECT_NEAR(objs[1]["duration_s"].get<double>(), 7.0, 1e-3);
+    EXPECT_GT(objs[1]["segments"].size(), 3u);
+
+    auto c = run(kBin + kModel + "--format csv " + files);
+    ASSERT_EQ(c.exit_code, 0);
+    std::stringstream ss(c.out);
+    std::string header, row;
+    std::getline(ss, header);
+    EXPECT_EQ(header, "file,emotion,confidence,duration_s,voiced_windows,angry,disgust,fear,happy,neutral,sad");
+    for (const auto& o : objs) {
+        std::getline(ss, row);
+        EXPECT_EQ(row.rfind(o["file"].get<std::string>() + "," + o["emotion"].get<std::string>() + ",", 0), 0u) << row;
+    }
+    auto t = run(kBin + kModel + "--segments " + files);
+    ASSERT_EQ(t.exit_code, 0);
+    EXPECT_NE(t.out.find("emotion"), std::string::npos);
+    EXPECT_NE(t.out.find(objs[0]["emotion"].get<std::string>()), std::string::npos);
+    // Results go to stdout only; the same with --jobs 1 and 2.
+    EXPECT_EQ(run(kBin + kModel + "-j 1 --format jsonl " + files).out, j.out);
+}
+
+TEST(EmoclassCli, TrainServeParityWithSpectroDumpsPng) {
+    TempDir tmp;
+    write_audio(tmp / "clip.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 44100, 1, voice_like(2.2, 44100, 9));
+    // spectro-dump with the bundle's own settings (extracted from model.json).
+    auto bundle = json::parse(read_bytes(kTiny + "/model.json"));
+    write_bytes(tmp / "spectro.json", bundle["spectro"].dump());
+    auto d = run(kDump + " -q --settings " + (tmp / "spectro.json") + " " + (tmp / "clip.wav") + " -o " + (tmp / "png"));
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    auto from_audio = jsonl(run(kBin + kModel + "--format jsonl " + (tmp / "clip.wav")).out);
+    auto from_png = jsonl(run(kBin + kModel + "--format jsonl " + (tmp / "png/clip.png")).out);
+    ASSERT_EQ(from_audio.size(), 1u);
+    ASSERT_EQ(from_png.size(), 1u);
+    EXPECT_EQ(from_audio[0]["probabilities"], from_png[0]["probabilities"]);
+}
+
+TEST(EmoclassCli, BadInputsAreReportedAndTheRestIsClassified) {
+    TempDir tmp;
+    write_audio(tmp / "good.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_bytes(tmp / "empty.wav", "");
+    write_bytes(tmp / "text.wav", "hello");
+    write_audio(tmp / "full.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_bytes(tmp / "trunc.wav", read_bytes(tmp / "full.wav").substr(0, 5000));
+    write_audio(tmp / "silence.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, std::vector<float>(32000, 0.0f));
+    auto r = run(kBin + kModel + "--format jsonl " + (tmp / "empty.wav") + " " + (tmp / "good.wav") + " " +
+                 (tmp / "text.wav") + " " + (tmp / "trunc.wav") + " " + (tmp / "missing.wav") + " " + (tmp / "silence.wav"));
+    EXPECT_EQ(r.exit_code, 1);
+    auto objs = jsonl(r.out);
+    ASSERT_EQ(objs.size(), 2u);  // good and silence
+    EXPECT_TRUE(objs[1]["emotion"].is_null());
+    std::size_t error_lines = 0;
+    for (std::size_t p = r.err.find("error: "); p != std::string::npos; p = r.err.find("error: ", p + 1)) ++error_lines;
+    EXPECT_EQ(error_lines, 4u) << r.err;
+    for (const char* f : {"empty.wav: ", "text.wav: ", "trunc.wav: truncated", "missing.wav: "})
+        EXPECT_NE(r.err.find(f), std::string::npos) << f << "\n" << r.err;
+    auto bad_model = run(kBin + " --model " + (tmp / "nowhere") + " " + (tmp / "good.wav"));
+    EXPECT_EQ(bad_model.exit_code, 1);
+    EXPECT_EQ(count_lines(bad_model.err), 1u);
+}
+
+TEST(EmoclassCli, ExplainFigure) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(6.0, 16000));
+    auto r = run(kBin + kModel + "--explain " + (tmp / "a.png") + " " + (tmp / "a.wav"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_bytes(tmp / "a.png").substr(1, 3), "PNG");
+    EXPECT_EQ(run(kBin + kModel + "--explain x.png a.wav b.wav").exit_code, 2);
+}
+
+TEST(EmoclassCli, EvalAgreesWithAnIndependentCountOfJsonl) {
+    TempDir tmp;
+    const char* codes[] = {"ANG", "DIS", "FEA", "HAP", "NEU", "SAD"};
+    const char* labels[] = {"angry", "disgust", "fear", "happy", "neutral", "sad"};
+    fs::create_directories(tmp / "c");
+    for (int s = 0; s < 3; ++s)
+        for (int e = 0; e < 6; ++e)
+            write_audio(tmp / ("c/" + std::to_string(1001 + s) + "_IEO_" + codes[e] + "_XX.wav"),
+                        SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0 + 0.3 * e, 16000, unsigned(s * 6 + e), 100 + 30 * e));
+    write_audio(tmp / "c/03-01-02-01-01-01-01.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    auto e = run(kBin + kModel + "eval --json -q " + (tmp / "c") + " --confusion-png " + (tmp / "cm.png"));
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    auto rep = json::parse(e.out);
+    EXPECT_EQ(rep["files"], 18);
+    EXPECT_EQ(rep["skipped_outside_labels"], 1);  // RAVDESS calm
+    auto j = jsonl(run(kBin + kModel + "--format jsonl -q " + (tmp / "c")).out);
+    int correct = 0, total = 0;
+    std::map<std::string, std::map<std::string, int>> confusion;
+    for (const auto& o : j) {
+        std::string name = fs::path(o["file"].get<std::string>()).filename().string();
+        if (name.rfind("03-", 0) == 0) continue;
+        std::string truth;
+        for (int k = 0; k < 6; ++k)
+            if (name.find(std::string("_") + codes[k] + "_") != std::string::npos) truth = labels[k];
+        ++total;
+        correct += o["emotion"] == truth;
+        confusion[truth][o["emotion"]]++;
+    }
+    EXPECT_EQ(total, 18);
+    EXPECT_EQ(rep["correct"], correct);
+    EXPECT_DOUBLE_EQ(rep["accuracy"].get<double>(), double(correct) / total);
+    for (int t = 0; t < 6; ++t)
+        for (int p = 0; p < 6; ++p) EXPECT_EQ(rep["confusion"][t][p], confusion[labels[t]][labels[p]]);
+    EXPECT_EQ(read_bytes(tmp / "cm.png").substr(1, 3), "PNG");
+    auto text = run(kBin + kModel + "eval -q " + (tmp / "c"));
+    EXPECT_NE(text.out.find("macro-F1"), std::string::npos);
+    EXPECT_NE(text.out.find("confusion"), std::string::npos);
+}
