@@ -13,38 +13,35 @@ MelStream::MelStream(const SpectroSettings& settings, int input_rate)
       filterbank_(settings),
       mel_(size_t(settings.n_mels)) {}
 
-void MelStream::analyse(const std::vector<float>& samples, const FrameSink& sink) {
-    samples_out_ += samples.size();
-    stft_.push(samples.data(), samples.size(), [&](const float* spectrum) {
+Stft::SpectrumSink MelStream::to_mel(const FrameSink& sink) {
+    return [this, &sink](const float* spectrum) {
         filterbank_.apply(spectrum, mel_.data());
         sink(mel_.data());
-    });
+    };
+}
+
+void MelStream::analyse(const float* samples, std::size_t n, const FrameSink& sink) {
+    samples_out_ += n;
+    stft_.push(samples, n, to_mel(sink));
 }
 
 void MelStream::push(const float* mono, std::size_t n, const FrameSink& sink) {
     if (resampler_.passthrough()) {
-        samples_out_ += n;
-        stft_.push(mono, n, [&](const float* spectrum) {
-            filterbank_.apply(spectrum, mel_.data());
-            sink(mel_.data());
-        });
+        analyse(mono, n, sink);  // 16 kHz input reaches the STFT bit-exact
         return;
     }
     resampled_.clear();
     resampler_.process(mono, n, false, resampled_);
-    analyse(resampled_, sink);
+    analyse(resampled_.data(), resampled_.size(), sink);
 }
 
 void MelStream::finish(const FrameSink& sink) {
     if (!resampler_.passthrough()) {
         resampled_.clear();
         resampler_.process(nullptr, 0, true, resampled_);
-        analyse(resampled_, sink);
+        analyse(resampled_.data(), resampled_.size(), sink);
     }
-    stft_.finish([&](const float* spectrum) {
-        filterbank_.apply(spectrum, mel_.data());
-        sink(mel_.data());
-    });
+    stft_.finish(to_mel(sink));
 }
 
 AudioInfo stream_audio(AudioReader& reader, const SpectroSettings& settings, const MelStream::FrameSink& sink) {

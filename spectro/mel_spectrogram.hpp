@@ -46,7 +46,8 @@ public:
     const SpectroSettings& settings() const { return settings_; }
 
 private:
-    void analyse(const std::vector<float>& resampled, const FrameSink& sink);
+    void analyse(const float* samples, std::size_t n, const FrameSink& sink);
+    Stft::SpectrumSink to_mel(const FrameSink& sink);
     SpectroSettings settings_;
     Resampler resampler_;
     Stft stft_;
