@@ -1,0 +1,455 @@
+#include "classify/server.hpp"
+
+#include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "classify/analyzer.hpp"
+#include "classify/result_format.hpp"
+#include "spectro/error.hpp"
+
+namespace classify {
+namespace {
+
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+// httplib threads beyond workers + max_queue: they answer 503 (and GET /healthz) while every
+// worker is busy and the queue is full, and absorb idle keep-alive connections.
+constexpr int kSpareThreads = 8;
+
+std::string error_body(const std::string& message) { return json{{"error", message}}.dump(); }
+
+void send_json(httplib::Response& res, int status, const std::string& body) {
+    res.status = status;
+    res.set_content(body, "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+    send_json(res, status, error_body(message));
+}
+
+bool flag_param(const httplib::Request& req, const char* name) {
+    if (!req.has_param(name)) return false;
+    std::string v = req.get_param_value(name);
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return v == "1" || v == "true" || v == "yes" || v == "on";
+}
+
+// A counting gate around the analyzers: each analyzer serves one request at a time; at most
+// `max_queue` requests wait for one; anyone beyond that is refused at once (no unbounded queue).
+class AnalyzerGate {
+public:
+    AnalyzerGate(std::vector<std::unique_ptr<Analyzer>> pool, int max_queue)
+        : pool_(std::move(pool)), max_queue_(max_queue) {
+        for (auto& a : pool_) free_.push_back(a.get());
+    }
+
+    // nullptr: every analyzer is busy and the queue is full.
+    Analyzer* acquire() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (free_.empty()) {
+            if (waiting_ >= max_queue_) return nullptr;
+            ++waiting_;
+            available_.wait(lock, [&] { return !free_.empty(); });
+            --waiting_;
+        }
+        Analyzer* a = free_.back();
+        free_.pop_back();
+        return a;
+    }
+
+    void release(Analyzer* a) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            free_.push_back(a);
+        }
+        available_.notify_one();
+    }
+
+private:
+    std::vector<std::unique_ptr<Analyzer>> pool_;
+    std::vector<Analyzer*> free_;
+    int max_queue_;
+    int waiting_ = 0;
+    std::mutex mutex_;
+    std::condition_variable available_;
+};
+
+class Lease {
+public:
+    explicit Lease(AnalyzerGate& gate) : gate_(gate), analyzer_(gate.acquire()) {}
+    ~Lease() {
+        if (analyzer_) gate_.release(analyzer_);
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Analyzer* get() const { return analyzer_; }
+
+private:
+    AnalyzerGate& gate_;
+    Analyzer* analyzer_;
+};
+
+// httplib's thread pool, plus a periodic check (on the accept loop's idle ticks) so that a stop()
+// that arrived before the accept loop started still ends it.
+class StoppablePool : public httplib::ThreadPool {
+public:
+    StoppablePool(std::size_t n, std::function<void()> on_idle)
+        : httplib::ThreadPool(n), on_idle_(std::move(on_idle)) {}
+    void on_idle() override { on_idle_(); }
+
+private:
+    std::function<void()> on_idle_;
+};
+
+// httplib's server, plus closing a socket that was bound but never served.
+class HttpServer : public httplib::Server {
+public:
+    void close_listener() {
+        const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
+        if (sock != INVALID_SOCKET) ::close(sock);
+    }
+};
+
+std::string model_description(const ModelBundle& b, const ServerOptions& o) {
+    json j;
+    j["name"] = b.name;
+    j["labels"] = b.labels;
+    j["output"] = b.outputs_probabilities ? "probabilities" : "logits";
+    j["input"] = {{"channels", b.input.channels},
+                  {"height", b.input.height},
+                  {"width", b.input.width},
+                  {"color", spectro::to_string(b.input.color)},
+                  {"channel_order", b.input.bgr ? "BGR" : "RGB"},
+                  {"scale", b.input.scale},
+                  {"mean", b.input.mean},
+                  {"std", b.input.std}};
+    j["spectro"] = json::parse(b.spectro.to_json());
+    j["window"] = {{"hop_s", b.window.hop_s}, {"min_voiced_fraction", b.window.min_voiced_fraction}};
+    j["limits"] = {{"max_body_bytes", o.max_body_bytes},
+                   {"workers", o.workers},
+                   {"max_queue", o.max_queue},
+                   {"request_timeout_s", o.request_timeout_s}};
+    return j.dump();
+}
+
+// Why binding host:port fails, asked of the kernel directly (httplib only says that it failed).
+std::string bind_failure_reason(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+    if (rc != 0) return std::string("cannot resolve the address: ") + gai_strerror(rc);
+    std::string reason = "cannot bind";
+    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
+        int fd = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
+            reason = std::string("cannot create a socket: ") + std::strerror(errno);
+            continue;
+        }
+        int yes = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) reason = std::string("cannot bind: ") + std::strerror(errno);
+        else if (::listen(fd, 1) != 0) reason = std::string("cannot listen: ") + std::strerror(errno);
+        ::close(fd);
+    }
+    freeaddrinfo(found);
+    return reason;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    ModelBundle bundle;
+    ServerOptions options;
+    std::unique_ptr<AnalyzerGate> gate;
+    std::string model_json;
+    HttpServer http;
+    int bound_port = -1;
+    std::atomic<bool> stop_requested{false};
+
+    Impl(const ModelBundle& b, ServerOptions o) : bundle(b), options(std::move(o)) {
+        if (options.workers <= 0) options.workers = std::max(1, int(std::thread::hardware_concurrency()));
+        if (options.max_queue < 0) options.max_queue = options.workers;
+        if (!(options.request_timeout_s > 0)) options.request_timeout_s = 30;
+        if (options.max_body_bytes == 0) options.max_body_bytes = ServerOptions{}.max_body_bytes;
+        // Parallel requests instead of parallel layers: one OpenCV thread per analysis.
+        if (options.workers > 1) set_inference_threads(1);
+        std::vector<std::unique_ptr<Analyzer>> pool;
+        for (int i = 0; i < options.workers; ++i) pool.push_back(std::make_unique<Analyzer>(bundle));
+        gate = std::make_unique<AnalyzerGate>(std::move(pool), options.max_queue);
+        model_json = model_description(bundle, options);
+        configure();
+    }
+
+    ~Impl() {
+        if (!http.is_running()) http.close_listener();
+    }
+
+    void configure() {
+        const std::size_t threads = std::size_t(options.workers + options.max_queue + kSpareThreads);
+        http.new_task_queue = [this, threads] {
+            return new StoppablePool(threads, [this] {
+                if (stop_requested.load()) http.stop();
+            });
+        };
+        http.set_idle_interval(0, 100000);
+        // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
+        // server bind a port that is already taken instead of failing.
+        http.set_socket_options([](socket_t sock) {
+            int yes = 1;
+            ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        });
+        http.set_tcp_nodelay(true);
+        const double t = options.request_timeout_s;
+        const auto sec = time_t(std::floor(t));
+        const auto usec = time_t(std::lround((t - std::floor(t)) * 1e6));
+        http.set_read_timeout(sec, usec);
+        http.set_write_timeout(sec, usec);
+        // An idle keep-alive connection (or a client that was just answered 408) is dropped
+        // after at most this long.
+        http.set_keep_alive_timeout(std::max<time_t>(1, std::min<time_t>(5, time_t(std::ceil(t)))));
+        http.set_payload_max_length(options.max_body_bytes);
+
+        // A request with neither Content-Length nor chunked Transfer-Encoding has no body
+        // (RFC 9112, 6.3); httplib 0.11 would instead read until the client closes, so the
+        // request would hang until the read timeout. Say so explicitly. (The Request object is
+        // httplib's own non-const local; handlers only get a const view of it.)
+        http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+            const bool may_have_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                                       req.method == "DELETE";
+            if (may_have_body && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
+                const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+            return httplib::Server::HandlerResponse::Unhandled;
+        });
+
+        http.Post("/v1/classify", [this](const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& reader) { classify(req, res, reader); });
+        http.Get("/v1/model", [this](const httplib::Request&, httplib::Response& res) {
+            send_json(res, 200, model_json);
+        });
+        http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+            send_json(res, 200, json{{"status", "ok"}}.dump());
+        });
+
+        auto not_allowed = [](const char* allow) {
+            return [allow](const httplib::Request& req, httplib::Response& res) {
+                res.set_header("Allow", allow);
+                send_error(res, 405, "method " + req.method + " not allowed on " + req.path + " (use " + allow + ")");
+            };
+        };
+        http.Get("/v1/classify", not_allowed("POST"));
+        http.Put("/v1/classify", not_allowed("POST"));
+        http.Patch("/v1/classify", not_allowed("POST"));
+        http.Delete("/v1/classify", not_allowed("POST"));
+        for (const auto& [path, allow] : {std::pair<const char*, const char*>{"/v1/classify", "POST"},
+                                          {"/v1/model", "GET, HEAD"},
+                                          {"/healthz", "GET, HEAD"}}) {
+            http.Options(path, [allow = allow](const httplib::Request&, httplib::Response& res) {
+                res.set_header("Allow", std::string(allow) + ", OPTIONS");
+                res.status = 204;
+            });
+        }
+        for (const char* path : {"/v1/model", "/healthz"}) {
+            http.Post(path, not_allowed("GET"));
+            http.Put(path, not_allowed("GET"));
+            http.Patch(path, not_allowed("GET"));
+            http.Delete(path, not_allowed("GET"));
+        }
+
+        // Every error answer is JSON, including the ones httplib produces itself (404, 400 for a
+        // malformed request, 413 from the payload limit, 414).
+        http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                          httplib::Response& res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message;
+            switch (res.status) {
+            case 404: message = "not found: " + req.method + " " + req.path; break;
+            case 413: message = too_large_message(); break;
+            case 414: message = "request URI too long"; break;
+            case 400: message = "malformed request"; break;
+            case 408: message = "request timeout"; break;
+            case 415: message = "unsupported media type"; break;
+            default: message = "HTTP status " + std::to_string(res.status); break;
+            }
+            send_error(res, res.status, message);
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+        http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+            std::string what = "unknown exception";
+            try {
+                if (ep) std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                what = e.what();
+            } catch (...) {
+            }
+            send_error(res, 500, "internal error: " + what);
+        });
+    }
+
+    std::string too_large_message() const {
+        return "request body larger than " + std::to_string(options.max_body_bytes) + " bytes";
+    }
+
+    void classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+        try {
+            classify_or_throw(req, res, reader);
+        } catch (const std::bad_alloc&) {
+            send_error(res, 500, "internal error: out of memory");
+        } catch (const std::exception& e) {
+            send_error(res, 500, std::string("internal error: ") + e.what());
+        } catch (...) {
+            send_error(res, 500, "internal error");
+        }
+    }
+
+    void classify_or_throw(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+        const bool segments = flag_param(req, "segments");
+        const auto started = Clock::now();
+        // A body without Content-Length (chunked) is only known to be too large while it is read.
+        // Past the limit it is read on and discarded, so that the 413 reaches a client that is
+        // still sending; past twice the limit (+1 MiB) the connection is given up.
+        std::size_t total = 0;
+        bool too_large = false;
+        const std::size_t give_up = options.max_body_bytes * 2 + (1u << 20);
+        auto keep = [&](std::size_t n) {
+            total += n;
+            if (total > options.max_body_bytes) too_large = true;
+            return !too_large;
+        };
+
+        // The body: raw, or the first file field of a multipart form (the first part when none
+        // carries a filename).
+        std::string audio;
+        std::string name = "<body>";
+        bool ok = false;
+        if (req.is_multipart_form_data()) {
+            std::string any_content, any_name;
+            bool have_file = false, have_any = false;
+            enum class Into { Nothing, File, Any } into = Into::Nothing;
+            ok = reader(
+                [&](const httplib::MultipartFormData& part) {
+                    if (!have_file && !part.filename.empty()) {
+                        have_file = true;
+                        name = part.filename;
+                        into = Into::File;
+                    } else if (!have_any) {
+                        into = Into::Any;
+                        any_name = part.name;
+                    } else {
+                        into = Into::Nothing;
+                    }
+                    have_any = true;
+                    return true;
+                },
+                [&](const char* data, std::size_t n) {
+                    if (!keep(n)) return total <= give_up;
+                    if (into == Into::File) audio.append(data, n);
+                    else if (into == Into::Any) any_content.append(data, n);
+                    return true;
+                });
+            if (ok && !have_any) {
+                send_error(res, 400, "multipart body without any part: send the audio as a file field, e.g. -F audio=@clip.wav");
+                return;
+            }
+            if (ok && !have_file) {
+                audio.swap(any_content);
+                name = any_name.empty() ? std::string("<form field>") : any_name;
+            }
+        } else {
+            ok = reader([&](const char* data, std::size_t n) {
+                if (!keep(n)) return total <= give_up;
+                audio.append(data, n);
+                return true;
+            });
+        }
+        if (too_large) {
+            if (!ok) res.set_header("Connection", "close");
+            send_error(res, 413, too_large_message());
+            return;
+        }
+        if (!ok) {
+            // What is left of the body is not read: the connection cannot be reused.
+            res.set_header("Connection", "close");
+            const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+            if (res.status == 413) send_error(res, 413, too_large_message());
+            else if (res.status == 415) send_error(res, 415, "unsupported Content-Encoding");
+            else if (elapsed >= 0.9 * options.request_timeout_s)
+                send_error(res, 408, "timed out reading the request body");
+            else send_error(res, 400, "could not read the request body (malformed or interrupted)");
+            return;
+        }
+        if (audio.empty()) {
+            send_error(res, 400, "empty audio: send the audio file as the request body or as a multipart file field");
+            return;
+        }
+
+        Lease lease(*gate);
+        if (!lease.get()) {
+            res.set_header("Retry-After", "1");
+            send_error(res, 503, "busy");
+            return;
+        }
+        Result result;
+        try {
+            result = lease.get()->analyze_bytes(audio.data(), audio.size(), name);
+        } catch (const spectro::Error& e) {
+            send_error(res, 400, e.reason());
+            return;
+        }
+        send_json(res, 200, to_json(result, segments));
+    }
+};
+
+Server::Server(const ModelBundle& bundle, ServerOptions options)
+    : impl_(std::make_unique<Impl>(bundle, std::move(options))) {}
+
+Server::~Server() { stop(); }
+
+void Server::bind() {
+    if (impl_->bound_port > 0) return;
+    const auto& o = impl_->options;
+    const std::string where = o.host + ":" + std::to_string(o.port);
+    if (o.port < 0 || o.port > 65535) throw spectro::Error(where, "port must be 0..65535");
+    int port = -1;
+    if (o.port == 0) port = impl_->http.bind_to_any_port(o.host);
+    else if (impl_->http.bind_to_port(o.host, o.port)) port = o.port;
+    if (port <= 0) throw spectro::Error(where, bind_failure_reason(o.host, o.port));
+    impl_->bound_port = port;
+}
+
+void Server::serve() {
+    bind();
+    // A stop() that came before the accept loop started is seen on its first idle tick.
+    impl_->http.listen_after_bind();
+}
+
+void Server::stop() {
+    // Only an atomic store and httplib's stop (shutdown + close of the listening socket), so that
+    // a signal handler may call it.
+    impl_->stop_requested.store(true);
+    impl_->http.stop();
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+}  // namespace classify

@@ -1,0 +1,242 @@
+// `emoclass listen`: raw PCM through the real binary gives the same windows as classifying the
+// same samples as a file (`emoclass --format jsonl`), whatever the sample format, channel count
+// or block boundaries; it prints while the stream is still open, and a signal ends it cleanly
+// with the tail window.
+#include <gtest/gtest.h>
+#include <sndfile.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.hpp"
+
+namespace {
+using json = nlohmann::json;
+using namespace test_support;
+
+const std::string kBin = EMOCLASS_BIN;
+const std::string kBundle = EMOCLASS_SOURCE_DIR "/tests/fixtures/tiny_bundle";
+
+std::string emoclass(const std::string& args) { return kBin + " --model " + kBundle + " " + args; }
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) out.push_back(line);
+    return out;
+}
+
+// A 16-bit 16 kHz WAV with speech-like sound, a silent stretch (skipped windows) and more sound,
+// plus its samples exactly as stored.
+struct Clip {
+    std::string wav;
+    std::vector<short> samples;
+};
+
+Clip make_clip(const TempDir& tmp) {
+    std::vector<float> y = voice_like(7.0, 16000, 21, 150.0);
+    y.resize(y.size() + 16000 * 5, 0.0f);  // 5 s of silence
+    auto more = voice_like(6.3, 16000, 22, 210.0);
+    y.insert(y.end(), more.begin(), more.end());
+    Clip c;
+    c.wav = tmp / "clip.wav";
+    write_audio(c.wav, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, y);
+    SF_INFO info{};
+    SNDFILE* f = sf_open(c.wav.c_str(), SFM_READ, &info);
+    if (!f) throw std::runtime_error("cannot read back " + c.wav);
+    c.samples.resize(std::size_t(info.frames));
+    sf_readf_short(f, c.samples.data(), info.frames);
+    sf_close(f);
+    return c;
+}
+
+void write_raw(const std::string& path, const void* data, std::size_t bytes) {
+    write_bytes(path, std::string(static_cast<const char*>(data), bytes));
+}
+
+std::string s16le(const Clip& c) {
+    std::string out;
+    for (short v : c.samples) {
+        out.push_back(char(std::uint16_t(v) & 0xff));
+        out.push_back(char(std::uint16_t(v) >> 8));
+    }
+    return out;
+}
+
+// The segments `emoclass --format jsonl FILE` reports.
+json file_segments(const std::string& wav) {
+    auto r = run(emoclass("--format jsonl " + wav));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto lines = lines_of(r.out);
+    EXPECT_EQ(lines.size(), 1u) << r.out;
+    return lines.empty() ? json::array() : json::parse(lines[0])["segments"];
+}
+
+void expect_same_windows(const json& expected, const std::vector<std::string>& got_lines, const std::string& what) {
+    ASSERT_EQ(got_lines.size(), expected.size()) << what;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const json got = json::parse(got_lines[i]);
+        const json& e = expected[i];
+        EXPECT_DOUBLE_EQ(got["start_s"].get<double>(), e["start_s"].get<double>()) << what << " window " << i;
+        EXPECT_DOUBLE_EQ(got["end_s"].get<double>(), e["end_s"].get<double>()) << what << " window " << i;
+        EXPECT_EQ(got["emotion"], e["emotion"]) << what << " window " << i;
+        EXPECT_NEAR(got["confidence"].get<double>(), e["confidence"].get<double>(), 1e-5) << what << " window " << i;
+        ASSERT_TRUE(got.contains("probabilities")) << what;
+        if (e["emotion"].is_null()) EXPECT_TRUE(got["probabilities"].empty()) << what;
+        else EXPECT_EQ(got["probabilities"].size(), 6u) << what;
+    }
+}
+
+json voiced_only(const json& segments) {
+    json out = json::array();
+    for (const auto& s : segments)
+        if (!s["emotion"].is_null()) out.push_back(s);
+    return out;
+}
+
+class Listen : public ::testing::Test {
+protected:
+    void SetUp() override {
+        clip_ = make_clip(tmp_);
+        raw_ = tmp_ / "clip.s16";
+        write_bytes(raw_, s16le(clip_));
+        expected_ = file_segments(clip_.wav);
+        ASSERT_GT(expected_.size(), 4u);
+        ASSERT_GT(voiced_only(expected_).size(), 0u);
+        ASSERT_LT(voiced_only(expected_).size(), expected_.size()) << "the test clip should have silent windows";
+    }
+    TempDir tmp_;
+    Clip clip_;
+    std::string raw_;
+    json expected_;
+};
+
+TEST_F(Listen, StdinS16MatchesFileSegments) {
+    auto r = run(emoclass("listen --format jsonl --show-silence - < " + raw_));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_windows(expected_, lines_of(r.out), "--show-silence");
+
+    r = run("cat " + raw_ + " | " + emoclass("listen --format jsonl -"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_windows(voiced_only(expected_), lines_of(r.out), "voiced only");
+}
+
+TEST_F(Listen, TextLinesEqualTheSegmentsTable) {
+    // `emoclass --segments FILE`: header, the file's row, then one line per window.
+    auto table = run(emoclass("--segments " + clip_.wav));
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    auto table_lines = lines_of(table.out);
+    ASSERT_GT(table_lines.size(), 2u);
+    std::vector<std::string> window_lines(table_lines.begin() + 2, table_lines.end());
+
+    auto r = run(emoclass("listen --show-silence " + raw_));  // a file path works as input too
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(lines_of(r.out), window_lines);
+}
+
+TEST_F(Listen, OtherSampleFormatsAndChannelsGiveTheSameWindows) {
+    // Stereo float: both channels carry the same samples, so the downmix is exact.
+    std::vector<float> f32;
+    std::vector<std::int32_t> s32;
+    std::string u8;
+    for (short v : clip_.samples) {
+        f32.push_back(float(v) / 32768.0f);
+        f32.push_back(float(v) / 32768.0f);
+        s32.push_back(std::int32_t(v) * 65536);
+    }
+    write_raw(tmp_ / "clip.f32", f32.data(), f32.size() * sizeof(float));
+    write_raw(tmp_ / "clip.s32", s32.data(), s32.size() * sizeof(std::int32_t));
+
+    auto r = run(emoclass("listen --format jsonl --show-silence --sample-format f32le --channels 2 - < " + (tmp_ / "clip.f32")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_windows(expected_, lines_of(r.out), "f32le stereo");
+
+    r = run(emoclass("listen --format jsonl --show-silence --sample-format s32le - < " + (tmp_ / "clip.s32")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_windows(expected_, lines_of(r.out), "s32le");
+
+    // u8 loses precision: same timeline, emotions need not match.
+    for (short v : clip_.samples) u8.push_back(char(std::uint8_t((v >> 8) + 128)));
+    write_bytes(tmp_ / "clip.u8", u8);
+    r = run(emoclass("listen --format jsonl --show-silence --sample-format u8 - < " + (tmp_ / "clip.u8")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), expected_.size());
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        EXPECT_DOUBLE_EQ(json::parse(lines[i])["start_s"].get<double>(), expected_[i]["start_s"].get<double>());
+}
+
+TEST_F(Listen, OtherRatesAreResampled) {
+    // 8 kHz input: the same timeline in seconds (the bundle's 16 kHz after resampling).
+    std::string raw8;
+    for (std::size_t i = 0; i + 1 < clip_.samples.size(); i += 2) {
+        const short v = short((int(clip_.samples[i]) + int(clip_.samples[i + 1])) / 2);
+        raw8.push_back(char(std::uint16_t(v) & 0xff));
+        raw8.push_back(char(std::uint16_t(v) >> 8));
+    }
+    write_bytes(tmp_ / "clip8k.s16", raw8);
+    auto r = run(emoclass("listen --format jsonl --show-silence --rate 8000 - < " + (tmp_ / "clip8k.s16")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto lines = lines_of(r.out);
+    // The resampler may add or drop a frame at the very end, which can change the tail window.
+    ASSERT_NEAR(double(lines.size()), double(expected_.size()), 1.0) << r.out;
+    for (std::size_t i = 0; i + 1 < std::min(lines.size(), expected_.size()); ++i) {
+        const json got = json::parse(lines[i]);
+        EXPECT_DOUBLE_EQ(got["start_s"].get<double>(), expected_[i]["start_s"].get<double>());
+        EXPECT_DOUBLE_EQ(got["end_s"].get<double>(), expected_[i]["end_s"].get<double>());
+    }
+}
+
+TEST_F(Listen, PartialTrailingSampleIsIgnoredAndSaid) {
+    write_bytes(tmp_ / "odd.s16", s16le(clip_) + "\x01");
+    auto r = run(emoclass("listen --format jsonl --show-silence - < " + (tmp_ / "odd.s16")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("ignored its last 1 byte"), std::string::npos) << r.err;
+    expect_same_windows(expected_, lines_of(r.out), "odd byte count");
+}
+
+TEST_F(Listen, PrintsWhileStreamingAndEndsCleanlyOnSignal) {
+    // The writer keeps the FIFO open after the samples: only a signal can end the stream. The
+    // windows must appear before that (as each completes), and the tail window after it.
+    const std::string fifo = tmp_ / "pcm.fifo", out = tmp_ / "out.jsonl", err = tmp_ / "err.txt";
+    const std::size_t before_tail = expected_.size() - 2;
+    const std::string script =
+        "mkfifo " + fifo + " && (" + emoclass("listen --format jsonl --show-silence - < " + fifo) + " > " + out +
+        " 2> " + err + " & pid=$!; exec 3> " + fifo + "; cat " + raw_ +
+        " >&3; i=0; while [ \"$(wc -l < " + out + ")\" -lt " + std::to_string(before_tail) +
+        " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo lines_before_signal=$(wc -l < " + out +
+        "); kill -TERM $pid; wait $pid; echo exit=$?; exec 3>&-)";
+    auto r = run(script);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto at = r.out.find("lines_before_signal=");
+    ASSERT_NE(at, std::string::npos) << r.out << read_bytes(err);
+    const std::size_t before_signal = std::stoul(r.out.substr(at + 20));
+    EXPECT_GE(before_signal, before_tail) << "windows were not printed while the stream was open";
+    EXPECT_LT(before_signal, expected_.size()) << "the last window can only come once the stream ends";
+    EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out << read_bytes(err);
+    expect_same_windows(expected_, lines_of(read_bytes(out)), "ended by SIGTERM");
+}
+
+TEST(ListenErrors, OneLineOnStderrAndExit1) {
+    auto r = run(emoclass("listen /nonexistent/audio.raw"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find("/nonexistent/audio.raw"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+
+    r = run(emoclass("listen --device emoclass_no_such_device"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+
+    r = run(emoclass("listen --channels 0 - < /dev/null"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+
+    // An empty stream is not an error.
+    r = run(emoclass("listen - < /dev/null"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace
