@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian machine: install, build, then classify speech with the shipped
+# model. With no arguments it makes its own sample speech with espeak-ng; otherwise it
+# classifies the files or folders given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+if [ $# -eq 0 ]; then
+  out=$(mktemp -d)
+  espeak-ng -v en-us -s 150 -w "$out/calm_sentence.wav" "Kids are talking by the door. Dogs are sitting by the door."
+  espeak-ng -v en-us -s 210 -a 200 -p 80 -w "$out/excited_sentence.wav" "I can't believe it! We won! This is the best day ever!"
+  set -- "$out/calm_sentence.wav" "$out/excited_sentence.wav"
+  echo "sample speech: $*" >&2
+fi
+build/spectro/spectro-dump --inspect "$@" -o spectrograms
+echo "inspection figures in spectrograms/" >&2
+build/classify/emoclass --segments "$@"

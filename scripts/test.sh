@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test (ctest). ../shared/data is used when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+cd build
+ctest --output-on-failure -j "$(nproc)"

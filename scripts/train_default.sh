@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Reproduces the shipped default model from ../shared/data, end to end, on the CPU:
+#   spectro-dump --dataset -> scripts/train.py -> scripts/export_bundle.py -> emoclass eval.
+# Usage: scripts/train_default.sh [WORKDIR]   (default: ../emoclass-work beside the checkout)
+# The bundle lands in models/$NAME; held-out figures in WORKDIR/eval_test.{txt,json}.
+# Runs in the background happily: nohup scripts/train_default.sh > train.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NAME=${NAME:-emo6-yolov8n-128}
+WORK=${1:-../emoclass-work}
+DATA=${DATA:-../shared/data}
+mkdir -p "$WORK"
+bash scripts/build.sh
+build/spectro/spectro-dump --dataset "$DATA" -o "$WORK/dataset"
+# The settings the shipped model was trained with (one thread: bit-reproducible from the seed).
+/usr/bin/python3 scripts/train.py "$WORK/dataset" --out "$WORK/run" --scale n --epochs 60 --seed 0 \
+  --threads 1 --corpus-balance 0.5 --time-budget-min 50
+/usr/bin/python3 scripts/export_bundle.py "$WORK/run/best.pt" --dataset "$WORK/dataset" --name "$NAME" --force
+build/classify/emoclass --model "models/$NAME" eval --manifest "$WORK/dataset/manifest.csv" --split test \
+  --confusion-png "$WORK/confusion_test.png" | tee "$WORK/eval_test.txt"
+build/classify/emoclass --model "models/$NAME" eval -q --json --manifest "$WORK/dataset/manifest.csv" --split test \
+  > "$WORK/eval_test.json"
