@@ -30,38 +30,15 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from train import CKPT_FORMAT, colormap_lut, read_manifest, read_spectro  # noqa: E402
 from yolov8_cls import build_model  # noqa: E402
+from make_manifest import model_json  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 OPENCV46_OPS = {"Conv", "Mul", "Sigmoid", "Split", "Add", "Concat", "GlobalAveragePool", "Flatten", "Gemm", "Softmax"}
-WINDOW = {"hop_s": 1.0, "min_voiced_fraction": 0.1}
 
 
 def fail(msg):
     print(f"export_bundle: error: {msg}", file=sys.stderr, flush=True)
     sys.exit(1)
-
-
-def model_json(name, labels, channels, height, width, colormap, spectro):
-    """The bundle manifest, keys in docs/formats.md's order."""
-    return {
-        "format": "emoclass-model",
-        "format_version": 1,
-        "name": name,
-        "labels": list(labels),
-        "output": "probabilities",
-        "input": {
-            "channels": channels,
-            "height": height,
-            "width": width,
-            "color": colormap,
-            "channel_order": "RGB",
-            "scale": 1.0 / 255.0,
-            "mean": [0.0] * channels,
-            "std": [1.0] * channels,
-        },
-        "spectro": spectro,
-        "window": dict(WINDOW),
-    }
 
 
 def stored_image_to_input(path, channels):

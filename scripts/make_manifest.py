@@ -37,6 +37,29 @@ class Problem(Exception):
         super().__init__(f"{where}: {reason}")
 
 
+def model_json(name, labels, channels, height, width, colormap, spectro, output="probabilities"):
+    """The bundle manifest (model.json), keys in docs/formats.md's order. Shared with export_bundle.py."""
+    return {
+        "format": "emoclass-model",
+        "format_version": 1,
+        "name": name,
+        "labels": list(labels),
+        "output": output,
+        "input": {
+            "channels": channels,
+            "height": height,
+            "width": width,
+            "color": colormap,
+            "channel_order": "RGB",
+            "scale": 1.0 / 255.0,
+            "mean": [0.0] * channels,
+            "std": [1.0] * channels,
+        },
+        "spectro": spectro,
+        "window": dict(WINDOW),
+    }
+
+
 def read_metadata(model):
     return {p.key: p.value for p in model.metadata_props}
 
@@ -199,25 +222,7 @@ def make_manifest(args):
         opencv_check(src, channels, height, width, len(labels))
 
     name = args.name or (out_dir.resolve().name if args.out else src.resolve().parent.name) or "model"
-    manifest = {
-        "format": "emoclass-model",
-        "format_version": 1,
-        "name": name,
-        "labels": labels,
-        "output": output,
-        "input": {
-            "channels": channels,
-            "height": height,
-            "width": width,
-            "color": colormap,
-            "channel_order": "RGB",
-            "scale": 1.0 / 255.0,
-            "mean": [0.0] * channels,
-            "std": [1.0] * channels,
-        },
-        "spectro": spectro,
-        "window": dict(WINDOW),
-    }
+    manifest = model_json(name, labels, channels, height, width, colormap, spectro, output)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.out is not None:
         dst = out_dir / "model.onnx"
