@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian machine: install, build, then classify speech with the shipped
-# model. With no arguments it makes its own sample speech with espeak-ng; otherwise it
-# classifies the files or folders given.
+# model. With no arguments it makes its own sample speech with espeak-ng (plus held-out clips
+# from ../shared/data when present); otherwise it classifies the files or folders given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,7 +11,19 @@ if [ $# -eq 0 ]; then
   espeak-ng -v en-us -s 150 -w "$out/calm_sentence.wav" "Kids are talking by the door. Dogs are sitting by the door."
   espeak-ng -v en-us -s 210 -a 200 -p 80 -w "$out/excited_sentence.wav" "I can't believe it! We won! This is the best day ever!"
   set -- "$out/calm_sentence.wav" "$out/excited_sentence.wav"
+  # Real acted speech, when the corpora are beside the checkout: one clip per emotion from
+  # speakers the shipped model never trained on, picked among those it gets right (the same as
+  # tests/test_shipped_model.cpp); its accuracy over all of them is in models/default/MODEL_CARD.md.
+  data=../shared/data
+  if [ -d "$data" ]; then
+    for f in ravdess/Actor_13/03-01-05-01-01-02-13.flac crema-d/1063_IWL_DIS_XX.opus \
+             ravdess/Actor_05/03-01-06-02-02-02-05.flac emodb/16a01Fc.flac \
+             crema-d/1063_TAI_NEU_XX.opus emodb/03b01Td.flac; do
+      [ -f "$data/$f" ] && set -- "$@" "$data/$f"
+    done
+  fi
   echo "sample speech: $*" >&2
+  echo "(the corpus clips are examples the model gets right; held-out accuracy: models/default/MODEL_CARD.md)" >&2
 fi
 build/spectro/spectro-dump --inspect "$@" -o spectrograms
 echo "inspection figures in spectrograms/" >&2
