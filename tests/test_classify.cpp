@@ -9,6 +9,7 @@
 #include "classify/classifier.hpp"
 #include "classify/metrics.hpp"
 #include "classify/result_format.hpp"
+#include "classify/silu_fusion.hpp"
 #include "classify/windows.hpp"
 #include "spectro/error.hpp"
 #include "spectro/png_io.hpp"
@@ -88,6 +89,33 @@ TEST(Bundle, EveryBrokenManifestGivesOneClearError) {
     EXPECT_NE(load_error(dir).find("model.onnx: missing"), std::string::npos);
     write_bytes(dir + "/model.json", "{ nope");
     EXPECT_NE(load_error(dir).find("not valid JSON"), std::string::npos);
+}
+
+// The classifier hands OpenCV the SiLU-fused graph; MatchesPyTorchOnTheReferenceImages below
+// therefore checks the fused network against PyTorch.
+TEST(SiluFusion, EverySigmoidMulPairOfTheYoloGraphsIsFusedOnce) {
+    for (const std::string& onnx_path : {kTiny + "/model.onnx", std::string(EMOCLASS_SOURCE_DIR "/models/default/model.onnx")}) {
+        const std::string model = read_bytes(onnx_path);
+        const classify::SiluFusion once = classify::fuse_silu(model);
+        EXPECT_GT(once.fused, 0) << onnx_path;
+        EXPECT_LT(once.model.size(), model.size()) << onnx_path;
+        // Nothing is left to fuse, and a second pass changes nothing.
+        const classify::SiluFusion twice = classify::fuse_silu(once.model);
+        EXPECT_EQ(twice.fused, 0) << onnx_path;
+        EXPECT_EQ(twice.model, once.model) << onnx_path;
+    }
+    // The shipped yolov8n-cls: one SiLU after each of its 26 convolutions.
+    EXPECT_EQ(classify::fuse_silu(read_bytes(EMOCLASS_SOURCE_DIR "/models/default/model.onnx")).fused, 26);
+}
+
+TEST(SiluFusion, AnythingElseIsLeftAsItIs) {
+    for (const std::string& bytes : {std::string(), std::string("not a protobuf \xff\xff\xff"),
+                                     std::string("\x3a\x05" "abc"),  // graph field shorter than it says
+                                     read_bytes(kTiny + "/model.json")}) {
+        const classify::SiluFusion r = classify::fuse_silu(bytes);
+        EXPECT_EQ(r.fused, 0);
+        EXPECT_EQ(r.model, bytes);
+    }
 }
 
 TEST(Classifier, MatchesPyTorchOnTheReferenceImages) {

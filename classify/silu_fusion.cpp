@@ -1,0 +1,216 @@
+#include "classify/silu_fusion.hpp"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace classify {
+namespace {
+
+// Field numbers of onnx.proto used here.
+constexpr uint32_t kModelGraph = 7;
+constexpr uint32_t kGraphNode = 1, kGraphOutput = 12;
+constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5,
+                   kNodeDomain = 7;
+constexpr uint32_t kValueInfoName = 1;
+
+struct Field {
+    uint32_t number = 0;
+    int wire = 0;
+    std::size_t begin = 0, end = 0;                  // the whole field, tag included
+    std::size_t payload_begin = 0, payload_end = 0;  // length-delimited payload
+};
+
+bool read_varint(const std::string& s, std::size_t& pos, std::size_t end, uint64_t& v) {
+    v = 0;
+    for (int shift = 0; pos < end && shift < 64; shift += 7) {
+        const auto b = static_cast<uint8_t>(s[pos++]);
+        v |= uint64_t(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+// Splits [begin, end) into its fields; false on anything malformed or deprecated (groups).
+bool parse_fields(const std::string& s, std::size_t begin, std::size_t end, std::vector<Field>& out) {
+    for (std::size_t pos = begin; pos < end;) {
+        Field f;
+        f.begin = pos;
+        uint64_t tag = 0, value = 0;
+        if (!read_varint(s, pos, end, tag)) return false;
+        f.number = uint32_t(tag >> 3);
+        f.wire = int(tag & 7);
+        switch (f.wire) {
+        case 0:
+            if (!read_varint(s, pos, end, value)) return false;
+            break;
+        case 1:
+            if (end - pos < 8) return false;
+            pos += 8;
+            break;
+        case 2:
+            if (!read_varint(s, pos, end, value) || value > end - pos) return false;
+            f.payload_begin = pos;
+            pos += std::size_t(value);
+            f.payload_end = pos;
+            break;
+        case 5:
+            if (end - pos < 4) return false;
+            pos += 4;
+            break;
+        default:
+            return false;
+        }
+        f.end = pos;
+        out.push_back(f);
+    }
+    return true;
+}
+
+void write_varint(std::string& out, uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(char(v | 0x80));
+        v >>= 7;
+    }
+    out.push_back(char(v));
+}
+
+void write_bytes_field(std::string& out, uint32_t number, const std::string& payload) {
+    write_varint(out, (uint64_t(number) << 3) | 2);
+    write_varint(out, payload.size());
+    out += payload;
+}
+
+struct Node {
+    std::vector<std::string> inputs, outputs;
+    std::string name, op_type, domain;
+    bool has_attributes = false;
+};
+
+bool parse_node(const std::string& s, const Field& field, Node& node) {
+    std::vector<Field> fields;
+    if (!parse_fields(s, field.payload_begin, field.payload_end, fields)) return false;
+    for (const Field& f : fields) {
+        if (f.number == kNodeAttribute) {
+            node.has_attributes = true;
+            continue;
+        }
+        if (f.wire != 2) continue;
+        std::string text = s.substr(f.payload_begin, f.payload_end - f.payload_begin);
+        switch (f.number) {
+        case kNodeInput: node.inputs.push_back(std::move(text)); break;
+        case kNodeOutput: node.outputs.push_back(std::move(text)); break;
+        case kNodeName: node.name = std::move(text); break;
+        case kNodeOpType: node.op_type = std::move(text); break;
+        case kNodeDomain: node.domain = std::move(text); break;
+        default: break;
+        }
+    }
+    return true;
+}
+
+bool default_domain(const Node& n) { return n.domain.empty() || n.domain == "ai.onnx"; }
+
+std::string swish_node(const std::string& x, const std::string& y, const std::string& name) {
+    std::string out;
+    write_bytes_field(out, kNodeInput, x);
+    write_bytes_field(out, kNodeOutput, y);
+    if (!name.empty()) write_bytes_field(out, kNodeName, name);
+    write_bytes_field(out, kNodeOpType, "Swish");
+    return out;
+}
+
+}  // namespace
+
+SiluFusion fuse_silu(const std::string& model) {
+    SiluFusion unchanged{model, 0};
+    std::vector<Field> model_fields;
+    if (!parse_fields(model, 0, model.size(), model_fields)) return unchanged;
+    const Field* graph = nullptr;
+    for (const Field& f : model_fields) {
+        if (f.number != kModelGraph || f.wire != 2) continue;
+        if (graph) return unchanged;  // a split (merged) graph field: leave it to OpenCV
+        graph = &f;
+    }
+    if (!graph) return unchanged;
+
+    std::vector<Field> graph_fields;
+    if (!parse_fields(model, graph->payload_begin, graph->payload_end, graph_fields)) return unchanged;
+    std::vector<Node> nodes;
+    std::vector<std::size_t> node_field;  // index into graph_fields
+    std::set<std::string> graph_outputs;
+    for (std::size_t i = 0; i < graph_fields.size(); ++i) {
+        const Field& f = graph_fields[i];
+        if (f.number == kGraphNode && f.wire == 2) {
+            Node n;
+            if (!parse_node(model, f, n)) return unchanged;
+            // Control flow carries subgraphs whose names this pass does not see.
+            if (n.op_type == "If" || n.op_type == "Loop" || n.op_type == "Scan") return unchanged;
+            nodes.push_back(std::move(n));
+            node_field.push_back(i);
+        } else if (f.number == kGraphOutput && f.wire == 2) {
+            std::vector<Field> vi;
+            if (!parse_fields(model, f.payload_begin, f.payload_end, vi)) return unchanged;
+            for (const Field& v : vi)
+                if (v.number == kValueInfoName && v.wire == 2)
+                    graph_outputs.insert(model.substr(v.payload_begin, v.payload_end - v.payload_begin));
+        }
+    }
+
+    std::map<std::string, std::vector<std::size_t>> consumers;  // tensor -> nodes reading it
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+        for (const auto& in : nodes[k].inputs) consumers[in].push_back(k);
+
+    std::set<std::size_t> dropped;
+    std::map<std::size_t, std::string> replaced;  // node index -> new NodeProto bytes
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+        const Node& sig = nodes[k];
+        if (sig.op_type != "Sigmoid" || !default_domain(sig) || sig.has_attributes || sig.inputs.size() != 1 ||
+            sig.outputs.size() != 1)
+            continue;
+        const std::string& x = sig.inputs[0];
+        const std::string& s = sig.outputs[0];
+        const auto& readers = consumers[s];
+        if (readers.size() != 1 || graph_outputs.count(s)) continue;
+        const std::size_t m = readers[0];
+        const Node& mul = nodes[m];
+        if (mul.op_type != "Mul" || !default_domain(mul) || mul.has_attributes || mul.outputs.size() != 1 ||
+            mul.inputs.size() != 2 || replaced.count(m))
+            continue;
+        const bool pair = (mul.inputs[0] == x && mul.inputs[1] == s) || (mul.inputs[0] == s && mul.inputs[1] == x);
+        if (!pair) continue;
+        dropped.insert(k);
+        replaced[m] = swish_node(x, mul.outputs[0], mul.name);
+    }
+    if (replaced.empty()) return unchanged;
+
+    std::map<std::size_t, std::size_t> node_of_field;
+    for (std::size_t k = 0; k < node_field.size(); ++k) node_of_field[node_field[k]] = k;
+    std::string new_graph;
+    new_graph.reserve(graph->payload_end - graph->payload_begin);
+    for (std::size_t i = 0; i < graph_fields.size(); ++i) {
+        const Field& f = graph_fields[i];
+        const auto it = node_of_field.find(i);
+        if (it != node_of_field.end()) {
+            if (dropped.count(it->second)) continue;
+            const auto r = replaced.find(it->second);
+            if (r != replaced.end()) {
+                write_bytes_field(new_graph, kGraphNode, r->second);
+                continue;
+            }
+        }
+        new_graph.append(model, f.begin, f.end - f.begin);
+    }
+
+    SiluFusion result;
+    result.fused = int(replaced.size());
+    result.model.reserve(model.size());
+    for (const Field& f : model_fields) {
+        if (&f == graph) write_bytes_field(result.model, kModelGraph, new_graph);
+        else result.model.append(model, f.begin, f.end - f.begin);
+    }
+    return result;
+}
+
+}  // namespace classify
