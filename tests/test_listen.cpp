@@ -198,14 +198,17 @@ TEST_F(Listen, PartialTrailingSampleIsIgnoredAndSaid) {
 
 TEST_F(Listen, PrintsWhileStreamingAndEndsCleanlyOnSignal) {
     // The writer keeps the FIFO open after the samples: only a signal can end the stream. The
-    // windows must appear before that (as each completes), and the tail window after it.
+    // windows must appear before that (as each completes), and the tail window after it. The
+    // signal is sent once every window but the tail is out and half a second has passed, so
+    // that the last samples (less than one hop) have left the FIFO: a signal that arrives
+    // earlier ends the stream earlier, as it should, and the tail would then differ.
     const std::string fifo = tmp_ / "pcm.fifo", out = tmp_ / "out.jsonl", err = tmp_ / "err.txt";
-    const std::size_t before_tail = expected_.size() - 2;
+    const std::size_t before_tail = expected_.size() - 1;
     const std::string script =
         "mkfifo " + fifo + " && (" + emoclass("listen --format jsonl --show-silence - < " + fifo) + " > " + out +
         " 2> " + err + " & pid=$!; exec 3> " + fifo + "; cat " + raw_ +
         " >&3; i=0; while [ \"$(wc -l < " + out + ")\" -lt " + std::to_string(before_tail) +
-        " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo lines_before_signal=$(wc -l < " + out +
+        " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; sleep 0.5; echo lines_before_signal=$(wc -l < " + out +
         "); kill -TERM $pid; wait $pid; echo exit=$?; exec 3>&-)";
     auto r = run(script);
     ASSERT_EQ(r.exit_code, 0) << r.err;
