@@ -124,34 +124,35 @@ std::string swish_node(const std::string& x, const std::string& y, const std::st
 }  // namespace
 
 SiluFusion fuse_silu(const std::string& model) {
-    SiluFusion unchanged{model, 0};
+    // Copied only when it is the answer: the model is megabytes.
+    const auto unchanged = [&model] { return SiluFusion{model, 0}; };
     std::vector<Field> model_fields;
-    if (!parse_fields(model, 0, model.size(), model_fields)) return unchanged;
+    if (!parse_fields(model, 0, model.size(), model_fields)) return unchanged();
     const Field* graph = nullptr;
     for (const Field& f : model_fields) {
         if (f.number != kModelGraph || f.wire != 2) continue;
-        if (graph) return unchanged;  // a split (merged) graph field: leave it to OpenCV
+        if (graph) return unchanged();  // a split (merged) graph field: leave it to OpenCV
         graph = &f;
     }
-    if (!graph) return unchanged;
+    if (!graph) return unchanged();
 
     std::vector<Field> graph_fields;
-    if (!parse_fields(model, graph->payload_begin, graph->payload_end, graph_fields)) return unchanged;
+    if (!parse_fields(model, graph->payload_begin, graph->payload_end, graph_fields)) return unchanged();
     std::vector<Node> nodes;
-    std::vector<std::size_t> node_field;  // index into graph_fields
+    std::vector<long> node_at(graph_fields.size(), -1);  // graph field -> index into nodes
     std::set<std::string> graph_outputs;
     for (std::size_t i = 0; i < graph_fields.size(); ++i) {
         const Field& f = graph_fields[i];
         if (f.number == kGraphNode && f.wire == 2) {
             Node n;
-            if (!parse_node(model, f, n)) return unchanged;
+            if (!parse_node(model, f, n)) return unchanged();
             // Control flow carries subgraphs whose names this pass does not see.
-            if (n.op_type == "If" || n.op_type == "Loop" || n.op_type == "Scan") return unchanged;
+            if (n.op_type == "If" || n.op_type == "Loop" || n.op_type == "Scan") return unchanged();
+            node_at[i] = long(nodes.size());
             nodes.push_back(std::move(n));
-            node_field.push_back(i);
         } else if (f.number == kGraphOutput && f.wire == 2) {
             std::vector<Field> vi;
-            if (!parse_fields(model, f.payload_begin, f.payload_end, vi)) return unchanged;
+            if (!parse_fields(model, f.payload_begin, f.payload_end, vi)) return unchanged();
             for (const Field& v : vi)
                 if (v.number == kValueInfoName && v.wire == 2)
                     graph_outputs.insert(model.substr(v.payload_begin, v.payload_end - v.payload_begin));
@@ -183,18 +184,16 @@ SiluFusion fuse_silu(const std::string& model) {
         dropped.insert(k);
         replaced[m] = swish_node(x, mul.outputs[0], mul.name);
     }
-    if (replaced.empty()) return unchanged;
+    if (replaced.empty()) return unchanged();
 
-    std::map<std::size_t, std::size_t> node_of_field;
-    for (std::size_t k = 0; k < node_field.size(); ++k) node_of_field[node_field[k]] = k;
     std::string new_graph;
     new_graph.reserve(graph->payload_end - graph->payload_begin);
     for (std::size_t i = 0; i < graph_fields.size(); ++i) {
         const Field& f = graph_fields[i];
-        const auto it = node_of_field.find(i);
-        if (it != node_of_field.end()) {
-            if (dropped.count(it->second)) continue;
-            const auto r = replaced.find(it->second);
+        if (node_at[i] >= 0) {
+            const auto k = std::size_t(node_at[i]);
+            if (dropped.count(k)) continue;
+            const auto r = replaced.find(k);
             if (r != replaced.end()) {
                 write_bytes_field(new_graph, kGraphNode, r->second);
                 continue;

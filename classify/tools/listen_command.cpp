@@ -248,7 +248,8 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
                  source->describe().c_str(), o.rate, o.channels, o.sample_format.c_str(),
                  double(bundle.spectro.image.frames) * bundle.spectro.hop_length / bundle.spectro.sample_rate, hop_s, o.device.empty() && o.input != "-" ? "" : " (Ctrl-C to stop)");
 
-    const std::size_t frame_bytes = sample_bytes(format) * std::size_t(o.channels);
+    const std::size_t bytes_per_sample = sample_bytes(format);
+    const std::size_t frame_bytes = bytes_per_sample * std::size_t(o.channels);
     const std::size_t block_frames = std::max(1, o.rate / 10);  // 0.1 s
     std::vector<unsigned char> buf((block_frames + 1) * frame_bytes);
     std::vector<float> mono(block_frames + 1);
@@ -262,7 +263,7 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
         for (std::size_t f = 0; f < frames; ++f) {
             const unsigned char* p = buf.data() + f * frame_bytes;
             float sum = 0;
-            for (int c = 0; c < o.channels; ++c) sum += decode_sample(p + std::size_t(c) * sample_bytes(format), format);
+            for (int c = 0; c < o.channels; ++c) sum += decode_sample(p + std::size_t(c) * bytes_per_sample, format);
             float v = sum / float(o.channels);
             if (!std::isfinite(v)) {
                 if (!warned_bad_values)
