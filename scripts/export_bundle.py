@@ -70,7 +70,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(2)
 
-    ck = torch.load(args.checkpoint, map_location="cpu")
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT:
         fail(f"{args.checkpoint}: not a train.py checkpoint")
     arch, labels, image = ck["arch"], ck["labels"], ck["image"]

@@ -441,7 +441,7 @@ def load_init(model, path, labels):
     differs only in input channels is adapted (3 -> 1: summed; 1 -> 3: spread). The classifier
     rows follow the label names when the checkpoint records them (labels it lacks start fresh).
     Accepts our checkpoints or a bare state_dict (ultralytics-style `model.model.N` names too)."""
-    ck = torch.load(path, map_location="cpu")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
     sd = ck.get("state_dict", ck) if isinstance(ck, dict) else ck
     sd = {k[len("model."):] if k.startswith("model.model.") else k: v for k, v in sd.items()}
     own = model.state_dict()
@@ -589,7 +589,7 @@ def main(argv=None):
 
     scale = args.scale
     if args.init:
-        peek = torch.load(args.init, map_location="cpu")
+        peek = torch.load(args.init, map_location="cpu", weights_only=False)
         if scale is None and isinstance(peek, dict) and "arch" in peek:
             scale = peek["arch"]["scale"]
         del peek
@@ -727,7 +727,7 @@ def main(argv=None):
         f"training took {fmt_time(train_s)}")
 
     # Final reports with best.pt: val per corpus and confusion; test only as a report.
-    ck = torch.load(args.out / "best.pt", map_location="cpu")
+    ck = torch.load(args.out / "best.pt", map_location="cpu", weights_only=False)
     final = build_model(arch).to(memory_format=torch.channels_last)
     final.load_state_dict(ck["state_dict"])
     val = evaluate(final, va, data, make_input)
