@@ -213,11 +213,32 @@ class InputMaker:
 # highest mel band. Each image is renormalised to max 255 after level changes, as the real
 # renderer would do, and padded silence (all-zero columns) stays silence.
 
+def mel_of_hz(hz, scale):
+    """librosa.hz_to_mel: slaney (linear to 1 kHz, then logarithmic) or htk."""
+    if scale == "htk":
+        return 2595.0 * math.log10(1.0 + hz / 700.0)
+    if hz < 1000.0:
+        return hz * 3.0 / 200.0
+    return 15.0 + math.log(hz / 1000.0) / (math.log(6.4) / 27.0)
+
+
 class Augmenter:
-    def __init__(self, args, top_db, gen):
+    def __init__(self, args, spectro, gen):
         self.a = args
-        self.px_per_db = 255.0 / float(top_db)
+        self.top_db = float(spectro.get("top_db", 80.0))
+        self.px_per_db = 255.0 / self.top_db
         self.g = gen  # torch.Generator: every draw comes from it, so --seed reproduces the run
+        self.frame_s = float(spectro.get("hop_length", 320)) / float(spectro.get("sample_rate", 16000))
+        # Frames overlap (window / hop): each sample's energy is in that many frames, so a tail
+        # summed over past frames is scaled down by it to keep its energy what the ratio says.
+        self.overlap = max(1.0, float(spectro.get("win_length") or spectro.get("n_fft", 1024))
+                           / float(spectro.get("hop_length", 320)))
+        scale = spectro.get("mel_scale", "slaney")
+        fmin = float(spectro.get("fmin", 0.0))
+        fmax = float(spectro.get("fmax") or spectro.get("sample_rate", 16000) / 2)
+        lo, hi = mel_of_hz(fmin, scale), mel_of_hz(fmax, scale)
+        # Where a frequency sits on the image's vertical axis: 0 = lowest band, 1 = highest.
+        self.axis_pos = lambda hz: min(max((mel_of_hz(hz, scale) - lo) / (hi - lo), 0.0), 1.0)
 
     def _u(self, n, lo, hi):
         return torch.rand(n, generator=self.g) * (hi - lo) + lo
@@ -284,6 +305,52 @@ class Augmenter:
             x[sel] = (xs + o * (xs > 0).float()).clamp(0, 255)
         return x
 
+    def telephone(self, x, keep):
+        """A telephone channel: the bands above a 3.0-3.7 kHz cut fall to silence (steeply, as
+        an 8 kHz codec's anti-alias filter does) and those below a 200-400 Hz cut lose ~25 dB."""
+        a = self.a
+        B, _, H, W = x.shape
+        sel = self._pick(B, a.telephone_p).nonzero().flatten()
+        n = len(sel)
+        if n == 0:
+            return x
+        hi = [self.axis_pos(f) for f in self._u(n, 3000.0, 3700.0).tolist()]
+        lo = [self.axis_pos(f) for f in self._u(n, 200.0, 400.0).tolist()]
+        v = torch.linspace(1.0, 0.0, H).view(1, H)
+        hi_t, lo_t = torch.tensor(hi).view(n, 1), torch.tensor(lo).view(n, 1)
+        curve = -(v - hi_t).clamp(min=0) * 2000.0 - (lo_t - v).clamp(min=0) / lo_t.clamp(min=1e-3) * 25.0
+        curve = curve.clamp(min=-self.top_db)
+        xs = x[sel]
+        x = x.clone()
+        x[sel] = self._renorm(xs + (curve * self.px_per_db).view(n, 1, H, 1) * (xs > 0).float(), keep[sel])
+        return x
+
+    def reverb(self, x, keep):
+        """A room: each band's power gets a tail, the power smeared forward in time by an
+        exponential decay of RT60 0.2-0.8 s, at a direct-to-reverberant ratio of -2..+8 dB."""
+        a = self.a
+        B, _, H, W = x.shape
+        sel = self._pick(B, a.reverb_p).nonzero().flatten()
+        n = len(sel)
+        if n == 0:
+            return x
+        rt60 = self._u(n, 0.2, 0.8).view(n, 1)
+        drr_db = self._u(n, -2.0, 8.0).view(n, 1)
+        frames = max(2, min(W, int(round(0.8 / self.frame_s))))  # the longest tail drawn
+        t = torch.arange(1, frames + 1, dtype=torch.float32).view(1, frames) * self.frame_s
+        k = torch.exp(-6.9078 * t / rt60)  # (n, frames): -60 dB at each image's rt60
+        k = k * (10.0 ** (-drr_db / 10.0) / (k.sum(1, keepdim=True) * self.overlap))
+        xs = x[sel, 0]  # (n, H, W)
+        db = xs / self.px_per_db - self.top_db  # relative to the peak
+        power = torch.where(xs > 0, torch.pow(10.0, db / 10.0), torch.zeros_like(db))
+        # Causal smear, one kernel per image (groups): tail[t] = sum_j k[j] * power[t - 1 - j].
+        padded = F.pad(power.permute(1, 0, 2), (frames, 0))  # (H, n, W + frames)
+        tail = F.conv1d(padded, k.flip(1).unsqueeze(1), groups=n)[:, :, :W].permute(1, 0, 2)
+        out = (10.0 * torch.log10((power + tail).clamp(min=1e-12)) + self.top_db) * self.px_per_db
+        x = x.clone()
+        x[sel] = self._renorm(out.unsqueeze(1), keep[sel])
+        return x
+
     def noise(self, x, keep):
         """A light additive noise floor: coloured noise power-summed with the signal in dB,
         a random --noise-min-db .. --noise-max-db below the image's peak."""
@@ -341,7 +408,12 @@ class Augmenter:
         x = self.geometry(x)
         # Columns that are silent after the time shift/stretch (padding) must stay silent.
         keep = (x.amax(dim=2, keepdim=True) > 0).float()
+        # Off by default, and then no draws are made, so older recipes' runs stay bit-identical.
+        if self.a.reverb_p > 0:
+            x = self.reverb(x, keep)
         x = self.level(x, keep)
+        if self.a.telephone_p > 0:
+            x = self.telephone(x, keep)
         x = self.noise(x, keep)
         x, y = self.mixup(x, y)
         x = self.masks(x)
@@ -547,6 +619,9 @@ def parse_args(argv=None):
     g.add_argument("--bandlimit-p", type=float, default=0.15, help="share with the top bands cut off")
     g.add_argument("--gain-p", type=float, default=0.5, help="share with a level offset")
     g.add_argument("--gain-db", type=float, default=8.0, help="offset range: -gain_db .. +gain_db/2")
+    g.add_argument("--telephone-p", type=float, default=0.0,
+                   help="share with a telephone band (3.0-3.7 kHz and 200-400 Hz cuts)")
+    g.add_argument("--reverb-p", type=float, default=0.0, help="share with a room tail (RT60 0.2-0.8 s)")
     g.add_argument("--noise-p", type=float, default=0.3, help="share with an added noise floor")
     g.add_argument("--noise-min-db", type=float, default=50.0, help="noise floor, dB below the peak (closest)")
     g.add_argument("--noise-max-db", type=float, default=75.0, help="noise floor, dB below the peak (farthest)")
@@ -627,7 +702,7 @@ def main(argv=None):
     warmup_steps = int(args.warmup_epochs * steps_per_epoch)
     order_gen = torch.Generator().manual_seed(args.seed)
     aug_gen = torch.Generator().manual_seed(args.seed + 1)
-    augment = None if args.no_aug else Augmenter(args, data["spectro"].get("top_db", 80.0), aug_gen)
+    augment = None if args.no_aug else Augmenter(args, data["spectro"], aug_gen)
     budget_s = args.time_budget_min * 60.0
 
     args.out.mkdir(parents=True, exist_ok=True)
