@@ -46,7 +46,15 @@ MelFilterbank::MelFilterbank(const SpectroSettings& s) : n_bins_(s.n_fft / 2 + 1
         const double enorm = s.mel_norm == MelNorm::Slaney ? 2.0 / (f_hi - f_lo) : 1.0;
         Row& row = rows_[size_t(m)];
         row.first_bin = -1;
-        for (int k = 0; k < n_bins_; ++k) {
+        // Only bins strictly between f_lo and f_hi can weigh more than 0 (outside, one ramp is
+        // <= 0), so the loop visits that span, widened by a bin on each side against rounding;
+        // the weights it computes are the same expressions as over all bins. Visiting every
+        // bin for every band made building the filterbank a fifth of a 3 s clip's spectrogram.
+        const double bins_per_hz = double(s.n_fft) / s.sample_rate;
+        const int k_begin = std::max(0, int(std::floor(f_lo * bins_per_hz)) - 1);
+        const int k_end = std::min(n_bins_, int(std::ceil(f_hi * bins_per_hz)) + 2);
+        row.weights.reserve(size_t(std::max(0, k_end - k_begin)));
+        for (int k = k_begin; k < k_end; ++k) {
             const double f = double(k) * s.sample_rate / s.n_fft;  // np.fft.rfftfreq
             const double lower = -(f_lo - f) / fdiff_lo;           // -ramps[i] / fdiff[i]
             const double upper = (f_hi - f) / fdiff_hi;            // ramps[i+2] / fdiff[i+1]
