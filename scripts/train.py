@@ -228,11 +228,11 @@ class Augmenter:
         self.top_db = float(spectro.get("top_db", 80.0))
         self.px_per_db = 255.0 / self.top_db
         self.g = gen  # torch.Generator: every draw comes from it, so --seed reproduces the run
-        self.frame_s = float(spectro.get("hop_length", 320)) / float(spectro.get("sample_rate", 16000))
+        hop = float(spectro.get("hop_length", 320))
+        self.frame_s = hop / float(spectro.get("sample_rate", 16000))
         # Frames overlap (window / hop): each sample's energy is in that many frames, so a tail
         # summed over past frames is scaled down by it to keep its energy what the ratio says.
-        self.overlap = max(1.0, float(spectro.get("win_length") or spectro.get("n_fft", 1024))
-                           / float(spectro.get("hop_length", 320)))
+        self.overlap = max(1.0, float(spectro.get("win_length") or spectro.get("n_fft", 1024)) / hop)
         scale = spectro.get("mel_scale", "slaney")
         fmin = float(spectro.get("fmin", 0.0))
         fmax = float(spectro.get("fmax") or spectro.get("sample_rate", 16000) / 2)
@@ -245,6 +245,10 @@ class Augmenter:
 
     def _pick(self, n, p):
         return torch.rand(n, generator=self.g) < p
+
+    def _chosen(self, x, p):
+        """Indices of the batch images drawn (each with probability p) for one augmentation."""
+        return self._pick(x.shape[0], p).nonzero().flatten()
 
     @staticmethod
     def _renorm(x, keep):
@@ -308,9 +312,8 @@ class Augmenter:
     def telephone(self, x, keep):
         """A telephone channel: the bands above a 3.0-3.7 kHz cut fall to silence (steeply, as
         an 8 kHz codec's anti-alias filter does) and those below a 200-400 Hz cut lose ~25 dB."""
-        a = self.a
-        B, _, H, W = x.shape
-        sel = self._pick(B, a.telephone_p).nonzero().flatten()
+        H = x.shape[2]
+        sel = self._chosen(x, self.a.telephone_p)
         n = len(sel)
         if n == 0:
             return x
@@ -328,9 +331,8 @@ class Augmenter:
     def reverb(self, x, keep):
         """A room: each band's power gets a tail, the power smeared forward in time by an
         exponential decay of RT60 0.2-0.8 s, at a direct-to-reverberant ratio of -2..+8 dB."""
-        a = self.a
-        B, _, H, W = x.shape
-        sel = self._pick(B, a.reverb_p).nonzero().flatten()
+        W = x.shape[3]
+        sel = self._chosen(x, self.a.reverb_p)
         n = len(sel)
         if n == 0:
             return x
@@ -355,8 +357,8 @@ class Augmenter:
         """A light additive noise floor: coloured noise power-summed with the signal in dB,
         a random --noise-min-db .. --noise-max-db below the image's peak."""
         a = self.a
-        B, _, H, W = x.shape
-        sel = self._pick(B, a.noise_p).nonzero().flatten()
+        H, W = x.shape[2:]
+        sel = self._chosen(x, a.noise_p)
         n = len(sel)
         if n == 0:
             return x
@@ -364,7 +366,7 @@ class Augmenter:
         tilt = self._u(n, -6, 6).view(n, 1, 1, 1) * torch.linspace(0.5, -0.5, H).view(1, 1, H, 1)
         jitter = torch.randn((n, 1, H, W), generator=self.g) * 5.6  # dB spread of a noise periodogram
         noise_db = jitter + tilt - below  # relative to the peak (0 dB)
-        top_db = 255.0 / self.px_per_db
+        top_db = self.top_db
         sig_db = x[sel] / self.px_per_db - top_db  # relative to the peak
         to_nat = math.log(10) / 10
         mixed = torch.logaddexp(sig_db * to_nat, noise_db * to_nat) / to_nat

@@ -7,7 +7,7 @@ layout, channel arithmetic and module names follow ultralytics (nn/modules conv.
 head.py and tasks.py parse_model), so a state_dict key reads the same as there
 (`model.0.conv.weight` ... `model.9.linear.bias`).
 
-One deliberate difference: C2f splits its tensor with `torch.split`, never `torch.chunk`.
+One deliberate difference: C2f splits its tensor with `torch.split`, never with chunking.
 torch 1.13 exports chunk as Shape/Gather/Slice, which OpenCV 4.6 refuses to import; split
 exports as a single ONNX Split node, which is also what ultralytics' own exports contain.
 
@@ -103,7 +103,7 @@ class C2f(nn.Module):
         self.m = nn.ModuleList(Bottleneck(self.c, self.c, shortcut, g, k=(3, 3), e=1.0) for _ in range(n))
 
     def forward(self, x):
-        # torch.split -> one ONNX Split node (OpenCV 4.6 imports it; torch.chunk's export it does not).
+        # torch.split -> one ONNX Split node (OpenCV 4.6 imports it; chunking's export it does not).
         y = list(torch.split(self.cv1(x), (self.c, self.c), dim=1))
         for m in self.m:
             y.append(m(y[-1]))
