@@ -105,30 +105,33 @@ def read_sources(manifest, split):
     return rows
 
 
-def make_condition(cond, rows, out):
-    """Writes OUT/cond/<corpus>/<file name>.wav for every row; returns the folder."""
-    folder = out / cond
-    if folder.exists():
-        shutil.rmtree(folder)
+def make_conditions(conds, rows, out):
+    """Writes OUT/<condition>/<corpus>/<file name>.wav for every condition and row, decoding each
+    source once; returns the folders by condition."""
+    folders = {cond: out / cond for cond in conds}
+    for folder in folders.values():
+        if folder.exists():
+            shutil.rmtree(folder)
     for r in rows:
         src = pathlib.Path(r["source"])
         x, sr = sf.read(str(src), dtype="float64", always_2d=True)
         x = x.mean(axis=1)
-        dst = folder / r["corpus"] / (src.stem + ".wav")
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(zlib.crc32(f"{cond}/{src.name}".encode()))
-        if cond == "clean":
-            sf.write(str(dst), x, sr, subtype="FLOAT")
-        elif cond in ("noise20", "noise10"):
-            sf.write(str(dst), add_noise(x, sr, float(cond[5:]), rng), sr, subtype="FLOAT")
-        elif cond == "reverb":
-            sf.write(str(dst), reverb(x, sr, rng), sr, subtype="FLOAT")
-        elif cond == "telephone":
-            tmp = dst.with_name(dst.stem + ".src.wav")
-            sf.write(str(tmp), np.clip(x, -1, 1), sr, subtype="FLOAT")
-            telephone(tmp, dst)
-            tmp.unlink()
-    return folder
+        for cond, folder in folders.items():
+            dst = folder / r["corpus"] / (src.stem + ".wav")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            rng = np.random.default_rng(zlib.crc32(f"{cond}/{src.name}".encode()))
+            if cond == "clean":
+                sf.write(str(dst), x, sr, subtype="FLOAT")
+            elif cond in ("noise20", "noise10"):
+                sf.write(str(dst), add_noise(x, sr, float(cond[5:]), rng), sr, subtype="FLOAT")
+            elif cond == "reverb":
+                sf.write(str(dst), reverb(x, sr, rng), sr, subtype="FLOAT")
+            elif cond == "telephone":
+                tmp = dst.with_name(dst.stem + ".src.wav")
+                sf.write(str(tmp), np.clip(x, -1, 1), sr, subtype="FLOAT")
+                telephone(tmp, dst)
+                tmp.unlink()
+    return folders
 
 
 def main():
@@ -147,10 +150,11 @@ def main():
         fail("the telephone condition needs the sox tool (apt install sox)")
     rows = read_sources(a.manifest, a.split)
     a.out.mkdir(parents=True, exist_ok=True)
+    print(f"making {len(rows)} files x {len(a.conditions)} conditions", file=sys.stderr, flush=True)
+    folders = make_conditions(a.conditions, rows, a.out)
     results = {}
-    for cond in a.conditions:
-        print(f"{cond}: making {len(rows)} files", file=sys.stderr, flush=True)
-        folder = make_condition(cond, rows, a.out)
+    for cond, folder in folders.items():
+        print(f"{cond}: emoclass eval", file=sys.stderr, flush=True)
         cmd = [a.emoclass, "--model", a.model, "eval", "-q", "--json", "-j", str(a.jobs), str(folder)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
