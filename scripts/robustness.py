@@ -89,8 +89,10 @@ def reverb(x, sr, rng, rt60=0.5):
 
 def telephone(src_wav, dst_wav):
     gsm = dst_wav.with_suffix(".gsm")
-    subprocess.run(["sox", "-V1", str(src_wav), "-r", "8000", "-c", "1", str(gsm), "sinc", "300-3400"], check=True)
-    subprocess.run(["sox", "-V1", str(gsm), "-e", "signed-integer", "-b", "16", str(dst_wav)], check=True)
+    # -D: no dither. sox dithers with fresh random noise on each run, and the GSM coder turns
+    # that into different (equally degraded) output, so the condition would not repeat.
+    subprocess.run(["sox", "-V1", "-D", str(src_wav), "-r", "8000", "-c", "1", str(gsm), "sinc", "300-3400"], check=True)
+    subprocess.run(["sox", "-V1", "-D", str(gsm), "-e", "signed-integer", "-b", "16", str(dst_wav)], check=True)
     gsm.unlink()
 
 

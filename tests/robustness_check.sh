@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/robustness.py on six held-out clips from ../shared/data (one per emotion, those of
 # tests/test_shipped_model.cpp): every condition is made and evaluated, the clean copies score
-# as the originals do, and each degradation is what it says (SNR, 8 kHz telephone, same length).
+# as the originals do, each degradation is what it says (SNR, 8 kHz telephone, same length), and
+# the telephone copies repeat exactly from run to run.
 # Exit 77 (skipped) when the data is absent.
 set -euo pipefail
 emoclass=$1; src=$2
@@ -22,6 +23,9 @@ done
 /usr/bin/python3 "$src/scripts/robustness.py" --manifest "$tmp/manifest.csv" --split test --out "$tmp/out" \
   --emoclass "$emoclass" --model "$src/models/default" -j 1
 "$emoclass" --model "$src/models/default" eval -q --json "${originals[@]}" > "$tmp/originals.json"
+# The telephone copies must repeat exactly (no dither in sox).
+/usr/bin/python3 "$src/scripts/robustness.py" --manifest "$tmp/manifest.csv" --split test --out "$tmp/again" \
+  --emoclass "$emoclass" --model "$src/models/default" --conditions telephone -j 1 > /dev/null
 /usr/bin/python3 - "$tmp" "$src" <<'PY'
 import json, pathlib, sys
 import numpy as np, soundfile as sf
@@ -45,7 +49,10 @@ for wav in sorted((out / "clean").rglob("*.wav")):
         assert sr_y == sr and abs(measured - snr) < 0.5, (str(rel), snr, measured)
     r, sr_r = sf.read(str(out / "reverb" / rel))
     assert sr_r == sr and len(r) == len(x) and not np.allclose(r, x), str(rel)
+    t1, _ = sf.read(str(out / "telephone" / rel))
+    t2, _ = sf.read(str(tmp / "again" / "telephone" / rel))
+    assert np.array_equal(t1, t2), ("telephone copy differs between two runs", str(rel))
     t = sf.info(str(out / "telephone" / rel))
     assert t.samplerate == 8000 and abs(t.duration - len(x) / sr) < 0.05, (str(rel), t.samplerate, t.duration)
-print(f"robustness: 5 conditions x 6 clips; clean {clean['correct']}/6 = originals {orig['correct']}/6; SNR, rate, length checked")
+print(f"robustness: 5 conditions x 6 clips; clean {clean['correct']}/6 = originals {orig['correct']}/6; SNR, rate, length checked, telephone repeatable")
 PY
