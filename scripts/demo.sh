@@ -12,15 +12,14 @@ if [ $# -eq 0 ]; then
   espeak-ng -v en-us -s 210 -a 200 -p 80 -w "$out/excited_sentence.wav" "I can't believe it! We won! This is the best day ever!"
   set -- "$out/calm_sentence.wav" "$out/excited_sentence.wav"
   # Real acted speech, when the corpora are beside the checkout: one clip per emotion from
-  # speakers the shipped model never trained on, picked among those it gets right (the same as
-  # tests/test_shipped_model.cpp); its accuracy over all of them is in models/default/MODEL_CARD.md.
+  # speakers the shipped model never trained on, picked among those it gets right
+  # (tests/known_clips.txt); its accuracy over all of them is in models/default/MODEL_CARD.md.
   data=../shared/data
   if [ -d "$data" ]; then
-    for f in ravdess/Actor_13/03-01-05-01-01-02-13.flac crema-d/1063_IWL_DIS_XX.opus \
-             ravdess/Actor_05/03-01-06-02-02-02-05.flac emodb/16a01Fc.flac \
-             crema-d/1063_TAI_NEU_XX.opus emodb/03b01Td.flac; do
-      [ -f "$data/$f" ] && set -- "$@" "$data/$f"
-    done
+    while read -r f _; do
+      case "$f" in ''|'#'*) continue ;; esac
+      if [ -f "$data/$f" ]; then set -- "$@" "$data/$f"; fi
+    done < tests/known_clips.txt
   fi
   echo "sample speech: $*" >&2
   echo "(the corpus clips are examples the model gets right; held-out accuracy: models/default/MODEL_CARD.md)" >&2

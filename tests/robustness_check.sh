@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/robustness.py on six held-out clips from ../shared/data (one per emotion, those of
-# tests/test_shipped_model.cpp): every condition is made and evaluated, the clean copies score
+# scripts/robustness.py on six held-out clips from ../shared/data (one per emotion,
+# tests/known_clips.txt): every condition is made and evaluated, the clean copies score
 # as the originals do, each degradation is what it says (SNR, 8 kHz telephone, same length), and
 # the telephone copies repeat exactly from run to run.
 # Exit 77 (skipped) when the data is absent.
@@ -10,16 +10,14 @@ data="$src/../shared/data"
 [ -f "$data/MANIFEST.csv" ] || { echo "../shared/data is missing: robustness script not checked"; exit 77; }
 data=$(cd "$data" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-files=("ravdess/Actor_13/03-01-05-01-01-02-13.flac:ravdess:angry" "crema-d/1063_IWL_DIS_XX.opus:crema-d:disgust"
-       "ravdess/Actor_05/03-01-06-02-02-02-05.flac:ravdess:fear" "emodb/16a01Fc.flac:emodb:happy"
-       "crema-d/1063_TAI_NEU_XX.opus:crema-d:neutral" "emodb/03b01Td.flac:emodb:sad")
 echo "source,corpus,speaker,label,split,image" > "$tmp/manifest.csv"
 originals=()
-for f in "${files[@]}"; do
-  IFS=: read -r path corpus label <<< "$f"
-  echo "$data/$path,$corpus,x,$label,test,unused.png" >> "$tmp/manifest.csv"
+while read -r path label; do
+  case "$path" in ''|'#'*) continue ;; esac
+  echo "$data/$path,${path%%/*},x,$label,test,unused.png" >> "$tmp/manifest.csv"
   originals+=("$data/$path")
-done
+done < "$src/tests/known_clips.txt"
+[ ${#originals[@]} -eq 6 ] || { echo "tests/known_clips.txt: expected 6 clips, read ${#originals[@]}"; exit 1; }
 /usr/bin/python3 "$src/scripts/robustness.py" --manifest "$tmp/manifest.csv" --split test --out "$tmp/out" \
   --emoclass "$emoclass" --model "$src/models/default" -j 1
 "$emoclass" --model "$src/models/default" eval -q --json "${originals[@]}" > "$tmp/originals.json"
