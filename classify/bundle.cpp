@@ -1,12 +1,11 @@
 #include "classify/bundle.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "spectro/error.hpp"
+#include "spectro/read_file.hpp"
 
 #ifndef EMOCLASS_SOURCE_MODEL_DIR
 #define EMOCLASS_SOURCE_MODEL_DIR ""
@@ -123,11 +122,8 @@ ModelBundle load_bundle(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir, "model bundle directory not found");
     const std::string json_path = dir + "/model.json";
-    std::ifstream in(json_path, std::ios::binary);
-    if (!in) fail(json_path, "missing (a bundle is model.onnx + model.json)");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ModelBundle b = parse_bundle_json(ss.str(), dir);
+    if (!fs::is_regular_file(json_path, ec)) fail(json_path, "missing (a bundle is model.onnx + model.json)");
+    ModelBundle b = parse_bundle_json(spectro::read_file(json_path), dir);
     if (!fs::is_regular_file(b.onnx_path(), ec)) fail(b.onnx_path(), "missing");
     return b;
 }

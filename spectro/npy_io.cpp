@@ -1,12 +1,11 @@
 #include "spectro/npy_io.hpp"
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <regex>
 
 #include "spectro/atomic_file.hpp"
 #include "spectro/error.hpp"
+#include "spectro/read_file.hpp"
 
 namespace spectro {
 
@@ -31,21 +30,21 @@ void write_npy(const std::string& path, const float* values, std::size_t rows, s
 }
 
 NpyMatrix read_npy(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path, "cannot open");
-    std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (b.size() < 10 || std::memcmp(b.data(), "\x93NUMPY", 6) != 0) throw Error(path, "not a .npy file");
+    const std::string bytes = read_file(path);
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+    const std::size_t size = bytes.size();
+    if (size < 10 || std::memcmp(b, "\x93NUMPY", 6) != 0) throw Error(path, "not a .npy file");
     std::size_t header_len = 0, start = 0;
     if (b[6] == 1) {
         header_len = b[8] | (std::size_t(b[9]) << 8);
         start = 10;
     } else {
-        if (b.size() < 12) throw Error(path, "truncated .npy header");
+        if (size < 12) throw Error(path, "truncated .npy header");
         header_len = b[8] | (std::size_t(b[9]) << 8) | (std::size_t(b[10]) << 16) | (std::size_t(b[11]) << 24);
         start = 12;
     }
-    if (start + header_len > b.size()) throw Error(path, "truncated .npy header");
-    std::string header(b.begin() + long(start), b.begin() + long(start + header_len));
+    if (start + header_len > size) throw Error(path, "truncated .npy header");
+    const std::string header = bytes.substr(start, header_len);
     std::smatch m;
     if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<|=]f[48])'")))
         throw Error(path, "only little-endian float32/float64 arrays are supported");
@@ -58,7 +57,7 @@ NpyMatrix read_npy(const std::string& path) {
     out.cols = m[2].str().empty() ? 1 : std::stoul(m[2].str());
     const std::size_t n = out.rows * out.cols, width = f64 ? 8 : 4;
     const std::size_t data = start + header_len;
-    if (b.size() < data + n * width) throw Error(path, "truncated .npy data");
+    if (size < data + n * width) throw Error(path, "truncated .npy data");
     out.values.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         if (f64) {

@@ -3,11 +3,10 @@
 #include <png.h>
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "spectro/atomic_file.hpp"
 #include "spectro/error.hpp"
+#include "spectro/read_file.hpp"
 
 namespace spectro {
 namespace {
@@ -110,10 +109,8 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
 }
 
 Image read_png(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path, std::string("cannot open: ") + std::strerror(errno));
-    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return decode_png(bytes.data(), bytes.size(), path);
+    const std::string bytes = read_file(path);
+    return decode_png(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path);
 }
 
 std::string png_version() { return png_get_libpng_ver(nullptr); }

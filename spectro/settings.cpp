@@ -1,11 +1,10 @@
 #include "spectro/settings.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "spectro/error.hpp"
+#include "spectro/read_file.hpp"
 
 namespace spectro {
 namespace {
@@ -204,11 +203,7 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
 }
 
 SpectroSettings SpectroSettings::from_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path, "cannot open settings file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return from_json(ss.str(), path);
+    return from_json(read_file(path), path);
 }
 
 }  // namespace spectro
