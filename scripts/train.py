@@ -450,6 +450,49 @@ class EMA:
                 v.copy_(msd[k])
 
 
+class _ReverseGrad(torch.autograd.Function):
+    """Identity forward; the gradient comes back negated and scaled (Ganin & Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.weight * grad, None
+
+
+class CorpusAdversary(torch.nn.Module):
+    """A small corpus classifier on the pooled features the emotion classifier sees, trained
+    through a gradient reversal: it learns to tell the corpora apart while the network is pushed
+    towards features it cannot use for that. What it removes is whatever marks a recording as
+    one corpus's (microphone, room, codec, text, the actors' shared style), which a voice from
+    another corpus would not share. It lives in train.py only: checkpoints and exports do not
+    contain it. The reversal weight ramps from 0 to --corpus-adversary over the run, as in the
+    paper, so the emotion features form before they are pushed."""
+
+    def __init__(self, features, corpora, hidden=256):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(features, hidden), torch.nn.ReLU(inplace=True),
+                                       torch.nn.Linear(hidden, corpora))
+        self.features = None
+
+    def capture(self, module, inputs):
+        self.features = inputs[0]  # forward pre-hook on the classifier's linear layer
+
+    def loss(self, corpus_target, weight):
+        """Cross-entropy against (mixed) one-hot corpus labels; returns (loss, correct count)."""
+        logits = self.net(_ReverseGrad.apply(self.features, weight))
+        loss = -(corpus_target * F.log_softmax(logits, 1)).sum(1).mean()
+        correct = (logits.argmax(1) == corpus_target.argmax(1)).sum().item()
+        return loss, correct
+
+
+def adversary_weight(step, total_steps, peak):
+    return peak * (2.0 / (1.0 + math.exp(-10.0 * min(step / max(total_steps, 1), 1.0))) - 1.0)
+
+
 def lr_at(step, total_steps, warmup_steps, base_lr, final_frac):
     """Linear warm-up, then cosine decay to base_lr * final_frac."""
     if step < warmup_steps:
@@ -601,6 +644,8 @@ def parse_args(argv=None):
                    help="class-weighted loss: weight = (N / (K * n_class)) ** this (0 = off)")
     p.add_argument("--corpus-balance", type=float, default=0.0,
                    help="extra per-sample weight (N / (C * n_corpus)) ** this, so small corpora count more (0 = off)")
+    p.add_argument("--corpus-adversary", type=float, default=0.0,
+                   help="peak weight of the reversed gradient from a corpus classifier on the pooled features (0 = off)")
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay for evaluated/saved weights (0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=pathlib.Path, help="checkpoint to fine-tune from")
@@ -699,6 +744,11 @@ def main(argv=None):
     log("class weights " + " ".join(f"{l}:{w:.2f}" for l, w in zip(labels, class_w)))
 
     opt = make_optimizer(model, args)
+    adversary, adv_opt = None, None
+    if args.corpus_adversary > 0:  # off: nothing built, no random draws, older runs unchanged
+        adversary = CorpusAdversary(model.model[-1].linear.in_features, C)
+        model.model[-1].linear.register_forward_pre_hook(adversary.capture)
+        adv_opt = torch.optim.AdamW(adversary.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = len(tr["y"]) // args.batch  # the last partial batch is dropped (BN)
     sched_epochs = args.epochs
     warmup_steps = int(args.warmup_epochs * steps_per_epoch)
@@ -731,12 +781,16 @@ def main(argv=None):
         model.train()
         perm = torch.randperm(len(tr["y"]), generator=order_gen).numpy()
         loss_sum, seen, t_compute = 0.0, 0, 0.0
+        adv_sum, adv_hits = 0.0, 0
         for b in range(steps_per_epoch):
             idx = np.sort(perm[b * args.batch:(b + 1) * args.batch])
             x = torch.from_numpy(tr["x"][idx]).unsqueeze(1).float()
             y = F.one_hot(torch.from_numpy(tr["y"][idx]), K).float()
+            if adversary is not None:  # corpus labels ride along as extra columns, so mixup mixes them too
+                y = torch.cat([y, F.one_hot(torch.from_numpy(tr["corpus"][idx]), C).float()], 1)
             if augment is not None:
                 x, y = augment(x, y)
+            y, corpus_y = y[:, :K], y[:, K:]
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, sched_epochs * steps_per_epoch, warmup_steps, args.lr, args.final_lr_frac)
             t_c = time.time()
@@ -747,9 +801,21 @@ def main(argv=None):
             sw = (y * class_w_t).sum(1) * corpus_w[idx]
             loss = (per_sample * sw).sum() / sw.sum()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total = loss
+            if adversary is not None:
+                adv_w = adversary_weight(step, sched_epochs * steps_per_epoch, args.corpus_adversary)
+                adv_loss, adv_correct = adversary.loss(corpus_y, adv_w)
+                total = loss + adv_loss
+                adv_opt.zero_grad(set_to_none=True)
+                adv_sum += adv_loss.item() * len(idx)
+                adv_hits += adv_correct
+            total.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             opt.step()
+            if adversary is not None:
+                for g in adv_opt.param_groups:
+                    g["lr"] = opt.param_groups[0]["lr"]
+                adv_opt.step()
             if ema is not None:
                 ema.update(model)
             t_compute += time.time() - t_c
@@ -785,13 +851,17 @@ def main(argv=None):
                "val_per_corpus": {k: round(v["acc"], 4) for k, v in val["per_corpus"].items()},
                "lr": opt.param_groups[0]["lr"], "train_images_per_s": ips,
                "train_compute_images_per_s": seen / max(t_compute, 1e-9), "epoch_s": t_epoch, "elapsed_s": elapsed}
+        if adversary is not None:
+            rec["corpus_loss"] = adv_sum / max(seen, 1)
+            rec["corpus_acc"] = adv_hits / max(seen, 1)  # how well the adversary still tells corpora apart
         summary["history"].append(rec)
         summary["best"] = best
         write_json(args.out / "train.json", summary)
         corp = " ".join(f"{k}:{v:.2f}" for k, v in rec["val_per_corpus"].items())
         log(f"epoch {epoch:3d}/{sched_epochs} loss {rec['loss']:.4f} val_acc {val['acc']:.4f} "
             f"val_f1 {val['macro_f1']:.4f}{' *' if improved else '  '} lr {rec['lr']:.2e} "
-            f"{ips:.0f} img/s elapsed {fmt_time(elapsed)} eta {fmt_time(eta)} | {corp}")
+            f"{ips:.0f} img/s elapsed {fmt_time(elapsed)} eta {fmt_time(eta)} | {corp}"
+            + (f" | corpus adversary loss {rec['corpus_loss']:.3f} acc {rec['corpus_acc']:.2f}" if adversary else ""))
         if stop_reason:
             break
         if budget_s and elapsed + t_epoch > budget_s and epoch < sched_epochs:
