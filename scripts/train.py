@@ -366,12 +366,11 @@ class Augmenter:
         tilt = self._u(n, -6, 6).view(n, 1, 1, 1) * torch.linspace(0.5, -0.5, H).view(1, 1, H, 1)
         jitter = torch.randn((n, 1, H, W), generator=self.g) * 5.6  # dB spread of a noise periodogram
         noise_db = jitter + tilt - below  # relative to the peak (0 dB)
-        top_db = self.top_db
-        sig_db = x[sel] / self.px_per_db - top_db  # relative to the peak
+        sig_db = x[sel] / self.px_per_db - self.top_db  # relative to the peak
         to_nat = math.log(10) / 10
         mixed = torch.logaddexp(sig_db * to_nat, noise_db * to_nat) / to_nat
         x = x.clone()
-        x[sel] = self._renorm((mixed + top_db) * self.px_per_db, keep[sel])
+        x[sel] = self._renorm((mixed + self.top_db) * self.px_per_db, keep[sel])
         return x
 
     def masks(self, x):
@@ -791,8 +790,9 @@ def main(argv=None):
             if augment is not None:
                 x, y = augment(x, y)
             y, corpus_y = y[:, :K], y[:, K:]
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, sched_epochs * steps_per_epoch, warmup_steps, args.lr, args.final_lr_frac)
+            lr = lr_at(step, sched_epochs * steps_per_epoch, warmup_steps, args.lr, args.final_lr_frac)
+            for g in opt.param_groups + (adv_opt.param_groups if adv_opt is not None else []):
+                g["lr"] = lr
             t_c = time.time()
             logits = model(make_input(x))
             target = y * (1 - args.label_smoothing) + args.label_smoothing / K
@@ -813,8 +813,6 @@ def main(argv=None):
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             opt.step()
             if adversary is not None:
-                for g in adv_opt.param_groups:
-                    g["lr"] = opt.param_groups[0]["lr"]
                 adv_opt.step()
             if ema is not None:
                 ema.update(model)
