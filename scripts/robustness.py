@@ -122,17 +122,19 @@ def make_conditions(conds, rows, out):
             dst = folder / r["corpus"] / (src.stem + ".wav")
             dst.parent.mkdir(parents=True, exist_ok=True)
             rng = np.random.default_rng(zlib.crc32(f"{cond}/{src.name}".encode()))
-            if cond == "clean":
-                sf.write(str(dst), x, sr, subtype="FLOAT")
-            elif cond in ("noise20", "noise10"):
-                sf.write(str(dst), add_noise(x, sr, float(cond[5:]), rng), sr, subtype="FLOAT")
-            elif cond == "reverb":
-                sf.write(str(dst), reverb(x, sr, rng), sr, subtype="FLOAT")
-            elif cond == "telephone":
+            if cond == "telephone":
                 tmp = dst.with_name(dst.stem + ".src.wav")
                 sf.write(str(tmp), np.clip(x, -1, 1), sr, subtype="FLOAT")
                 telephone(tmp, dst)
                 tmp.unlink()
+                continue
+            if cond in ("noise20", "noise10"):
+                y = add_noise(x, sr, float(cond[5:]), rng)
+            elif cond == "reverb":
+                y = reverb(x, sr, rng)
+            else:  # clean
+                y = x
+            sf.write(str(dst), y, sr, subtype="FLOAT")
     return folders
 
 
