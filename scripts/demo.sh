@@ -4,7 +4,7 @@
 # from ../shared/data when present); otherwise it classifies the files or folders given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh run
 bash scripts/build.sh
 if [ $# -eq 0 ]; then
   out=$(mktemp -d)

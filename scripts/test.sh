@@ -2,7 +2,8 @@
 # Installs, builds and runs every test (ctest). ../shared/data is used when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh all
+bash scripts/setup_python.sh >/dev/null
 bash scripts/build.sh
 cd build
 ctest --output-on-failure -j "$(nproc)"
