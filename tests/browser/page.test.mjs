@@ -140,6 +140,8 @@ test('long audio shows the timeline of windows, also on a phone-sized screen', a
 
 test('keyboard: the drop zone and the buttons are reachable, Enter opens the file chooser', async () => {
   await withBrowser([], async (page) => {
+    // Listening from the start makes playwright intercept the chooser before any key is pressed.
+    const chosen = new Promise((resolve) => page.on('filechooser', resolve));
     await page.goto(origin + '/');
     const reached = [];
     for (let i = 0; i < 8; i++) {
@@ -148,7 +150,8 @@ test('keyboard: the drop zone and the buttons are reachable, Enter opens the fil
     }
     for (const id of ['drop', 'file', 'record']) assert.ok(reached.includes(id), `Tab never reaches #${id}: ${reached}`);
     await page.focus('#drop');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    await page.keyboard.press('Enter');
+    const chooser = await chosen;
     await chooser.setFiles(CLIP);
     await waitForResult(page);
     assert.equal(await page.evaluate(() => document.activeElement.id), 'result', 'focus moves to the result');

@@ -120,7 +120,7 @@ function renderTimeline(segments) {
     }
     const tick = document.createElement('span');
     tick.className = 'window-tick';
-    tick.textContent = i % tickEvery === 0 ? s.start_s.toFixed(0) + ' s' : '';
+    tick.textContent = i % tickEvery === 0 ? Number(s.start_s.toFixed(1)) + ' s' : '';
     col.append(top, stack, tick);
     strip.append(col);
 

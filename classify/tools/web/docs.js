@@ -9,6 +9,13 @@ const el = (tag, props = {}, ...children) => {
   return e;
 };
 
+// Text with `code` spans (the description's only markup) as nodes, never as HTML.
+function prose(text) {
+  const frag = document.createDocumentFragment();
+  String(text || '').split('`').forEach((part, i) => frag.append(i % 2 ? el('code', { textContent: part }) : part));
+  return frag;
+}
+
 function resolve(spec, obj) {
   let o = obj;
   for (let i = 0; o && o.$ref && i < 8; i++) {
@@ -40,20 +47,20 @@ function renderOperation(spec, path, method, op) {
   const h = el('h3', { id: id + '-h' }, el('span', { className: 'method ' + method, textContent: method.toUpperCase() }),
                el('code', { textContent: path }), el('span', { textContent: op.summary || '' }));
   section.append(h);
-  if (op.description) section.append(el('p', { textContent: op.description }));
+  if (op.description) section.append(el('p', {}, prose(op.description)));
   const params = (op.parameters || []).map((p) => resolve(spec, p));
   if (params.length) {
     section.append(el('h4', { textContent: 'Parameters' }));
     const ul = el('ul');
     for (const p of params) {
-      ul.append(el('li', {}, el('code', { textContent: p.name }), ` (${p.in}${p.required ? ', required' : ''}): ${p.description || ''}`));
+      ul.append(el('li', {}, el('code', { textContent: p.name }), ` (${p.in}${p.required ? ', required' : ''}): `, prose(p.description)));
     }
     section.append(ul);
   }
   if (op.requestBody) {
     const body = resolve(spec, op.requestBody);
     section.append(el('h4', { textContent: 'Request body' }),
-                   el('p', { textContent: (body.description || '') + ' Content types: ' + Object.keys(body.content || {}).join(', ') + '.' }));
+                   el('p', {}, prose((body.description || '') + '. Content types: ' + Object.keys(body.content || {}).map((t) => '`' + t + '`').join(', ') + '.')));
   }
   section.append(el('h4', { textContent: 'Responses' }));
   const table = el('table');
@@ -64,7 +71,7 @@ function renderOperation(spec, path, method, op) {
   for (const [status, r0] of Object.entries(op.responses || {})) {
     const r = resolve(spec, r0);
     const bodies = Object.entries(r.content || {}).map(([type, c]) => `${type}: ${schemaText(spec, c.schema)}`);
-    tbody.append(el('tr', {}, el('td', { textContent: status }), el('td', { textContent: r.description || '' }),
+    tbody.append(el('tr', {}, el('td', { textContent: status }), el('td', {}, prose(r.description)),
                     el('td', {}, el('code', { textContent: bodies.join('; ') }))));
   }
   table.append(tbody);
@@ -82,8 +89,8 @@ async function main() {
     status.textContent = 'Could not read /openapi.json: ' + err.message;
     return;
   }
-  document.getElementById('summary').textContent = `${spec.info.title} ${spec.info.version}` +
-    (spec.info['x-model'] ? ` (model ${spec.info['x-model']})` : '') + ': ' + spec.info.description;
+  document.getElementById('summary').replaceChildren(prose(`${spec.info.title} ${spec.info.version}` +
+    (spec.info['x-model'] ? ` (model ${spec.info['x-model']})` : '') + ': ' + spec.info.description));
   const toc = document.getElementById('toc');
   const endpoints = document.getElementById('endpoints');
   for (const [path, item] of Object.entries(spec.paths)) {
