@@ -14,12 +14,15 @@ Uses a held-out RAVDESS clip from ../shared/data; exits 77 (skipped, and says so
    be one the document lists for that operation, its Content-Type one listed for that status, and
    a JSON body must validate against the listed schema (jsonschema, JSON Schema 2020-12, which
    OpenAPI 3.1 schemas are).
+4. The same results as the command line: POST /v1/classify?segments=1 equals
+   `emoclass --format jsonl`, POST /v1/explain equals `emoclass --explain` byte for byte.
 """
 import glob
 import json
 import re
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -175,6 +178,14 @@ try:
     got = json.loads(payload)
     check({k: v for k, v in got.items() if k != "file"} == {k: v for k, v in cli.items() if k != "file"},
           "POST /v1/classify?segments=1 differs from emoclass --format jsonl")
+    # /v1/explain draws what `emoclass --explain` draws: byte for byte, for the same file name.
+    named, named_headers = multipart("audio", clip.rsplit("/", 1)[-1], audio)
+    st, _, served_png = request("post", base + "/v1/explain", named, named_headers)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([emoclass, "--explain", f"{tmp}/cli.png", clip], capture_output=True, check=True)
+        cli_png = open(f"{tmp}/cli.png", "rb").read()
+    check(st == 200 and served_png == cli_png, "POST /v1/explain differs from emoclass --explain")
+    print(f"POST /v1/explain equals emoclass --explain ({len(cli_png)} bytes)")
 finally:
     server.terminate()
     server.wait(timeout=30)

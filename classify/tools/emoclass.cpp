@@ -176,7 +176,8 @@ int main(int argc, char** argv) {
     eo.jobs = spectro::default_jobs();
 
     classify::ServerOptions so;
-    auto* serve = app.add_subcommand("serve", "HTTP service: POST /v1/classify, GET /v1/model, GET /healthz");
+    auto* serve = app.add_subcommand("serve", "HTTP service: POST /v1/classify, POST /v1/explain, GET /v1/model, GET /healthz;\n"
+                                              "a web page at /, the API at /docs and /openapi.json");
     serve->add_option("--host", so.host, "address to bind")->capture_default_str();
     serve->add_option("--port", so.port, "port (0 = any free port)")->capture_default_str();
     serve->add_option("--max-body", so.max_body_bytes, "largest accepted body, bytes")->capture_default_str();
