@@ -20,7 +20,10 @@
 #include <vector>
 
 #include "classify/analyzer.hpp"
+#include "classify/explain.hpp"
 #include "classify/result_format.hpp"
+#include "classify/web_assets.hpp"
+#include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 
 namespace classify {
@@ -42,6 +45,34 @@ void send_json(httplib::Response& res, int status, const std::string& body) {
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
     send_json(res, status, error_body(message));
+}
+
+// What POST /v1/classify (the JSON result) and POST /v1/explain (the inspection figure) answer.
+enum class Answer { Json, Figure };
+
+// The page's other files (scripts, style sheets), as GET /static/NAME.
+constexpr const char* kStaticPattern = "/static/([A-Za-z0-9._-]+)";
+
+bool send_asset(httplib::Response& res, const std::string& name) {
+    const web::Asset* asset = web::find_asset(name);
+    if (!asset) return false;
+    res.status = 200;
+    res.set_content(reinterpret_cast<const char*>(asset->data), asset->size, asset->content_type);
+    // Pages and scripts change with the binary; let browsers check back each time.
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    return true;
+}
+
+// The embedded OpenAPI description, with this model's labels as the Label enum and its name in
+// the title, so the description tells exactly what this server answers.
+std::string openapi_description(const ModelBundle& b) {
+    const web::Asset* asset = web::find_asset("openapi.json");
+    if (!asset) throw spectro::Error("openapi.json", "not embedded in this build");
+    json j = json::parse(std::string(reinterpret_cast<const char*>(asset->data), asset->size));
+    j["components"]["schemas"]["Label"]["enum"] = b.labels;
+    j["info"]["x-model"] = b.name;
+    return j.dump();
 }
 
 bool flag_param(const httplib::Request& req, const char* name) {
@@ -183,6 +214,7 @@ struct Server::Impl {
     ServerOptions options;
     std::unique_ptr<AnalyzerGate> gate;
     std::string model_json;
+    std::string openapi_json;
     HttpServer http;
     int bound_port = -1;
     std::atomic<bool> stop_requested{false};
@@ -198,6 +230,7 @@ struct Server::Impl {
         for (int i = 0; i < options.workers; ++i) pool.push_back(std::make_unique<Analyzer>(bundle));
         gate = std::make_unique<AnalyzerGate>(std::move(pool), options.max_queue);
         model_json = model_description(bundle, options);
+        openapi_json = openapi_description(bundle);
         configure();
     }
 
@@ -244,11 +277,27 @@ struct Server::Impl {
 
         http.Post("/v1/classify", [this](const httplib::Request& req, httplib::Response& res,
                                          const httplib::ContentReader& reader) { classify(req, res, reader); });
+        http.Post("/v1/explain", [this](const httplib::Request& req, httplib::Response& res,
+                                        const httplib::ContentReader& reader) {
+            classify(req, res, reader, Answer::Figure);
+        });
         http.Get("/v1/model", [this](const httplib::Request&, httplib::Response& res) {
             send_json(res, 200, model_json);
         });
         http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
             send_json(res, 200, json{{"status", "ok"}}.dump());
+        });
+        // The web page, its files and the API description, all embedded at build time
+        // (classify/tools/web): nothing is fetched from elsewhere.
+        http.Get("/", [](const httplib::Request&, httplib::Response& res) { send_asset(res, "index.html"); });
+        http.Get("/docs", [](const httplib::Request&, httplib::Response& res) { send_asset(res, "docs.html"); });
+        http.Get(kStaticPattern, [](const httplib::Request& req, httplib::Response& res) {
+            const std::string file = req.matches[1];
+            if (file == "index.html" || file == "docs.html" || !send_asset(res, file))
+                send_error(res, 404, "not found: " + req.method + " " + req.path);
+        });
+        http.Get("/openapi.json", [this](const httplib::Request&, httplib::Response& res) {
+            send_json(res, 200, openapi_json);
         });
 
         auto not_allowed = [](const char* allow) {
@@ -257,19 +306,26 @@ struct Server::Impl {
                 send_error(res, 405, "method " + req.method + " not allowed on " + req.path + " (use " + allow + ")");
             };
         };
-        http.Get("/v1/classify", not_allowed("POST"));
-        http.Put("/v1/classify", not_allowed("POST"));
-        http.Patch("/v1/classify", not_allowed("POST"));
-        http.Delete("/v1/classify", not_allowed("POST"));
+        for (const char* path : {"/v1/classify", "/v1/explain"}) {
+            http.Get(path, not_allowed("POST"));
+            http.Put(path, not_allowed("POST"));
+            http.Patch(path, not_allowed("POST"));
+            http.Delete(path, not_allowed("POST"));
+        }
         for (const auto& [path, allow] : {std::pair<const char*, const char*>{"/v1/classify", "POST"},
+                                          {"/v1/explain", "POST"},
                                           {"/v1/model", "GET, HEAD"},
-                                          {"/healthz", "GET, HEAD"}}) {
+                                          {"/healthz", "GET, HEAD"},
+                                          {"/", "GET, HEAD"},
+                                          {"/docs", "GET, HEAD"},
+                                          {"/openapi.json", "GET, HEAD"},
+                                          {kStaticPattern, "GET, HEAD"}}) {
             http.Options(path, [allow = allow](const httplib::Request&, httplib::Response& res) {
                 res.set_header("Allow", std::string(allow) + ", OPTIONS");
                 res.status = 204;
             });
         }
-        for (const char* path : {"/v1/model", "/healthz"}) {
+        for (const char* path : {"/v1/model", "/healthz", "/", "/docs", "/openapi.json", kStaticPattern}) {
             http.Post(path, not_allowed("GET"));
             http.Put(path, not_allowed("GET"));
             http.Patch(path, not_allowed("GET"));
@@ -310,9 +366,10 @@ struct Server::Impl {
         return "request body larger than " + std::to_string(options.max_body_bytes) + " bytes";
     }
 
-    void classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    void classify(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                  Answer answer = Answer::Json) {
         try {
-            classify_or_throw(req, res, reader);
+            classify_or_throw(req, res, reader, answer);
         } catch (const std::bad_alloc&) {
             send_error(res, 500, "internal error: out of memory");
         } catch (const std::exception& e) {
@@ -322,7 +379,8 @@ struct Server::Impl {
         }
     }
 
-    void classify_or_throw(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    void classify_or_throw(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                           Answer answer) {
         const bool segments = flag_param(req, "segments");
         const auto started = Clock::now();
         // A body without Content-Length (chunked) is only known to be too large while it is read.
@@ -410,10 +468,23 @@ struct Server::Impl {
             return;
         }
         Result result;
+        std::vector<unsigned char> figure;
         try {
             result = lease.get()->analyze_bytes(audio.data(), audio.size(), name);
+            if (answer == Answer::Figure) {
+                // The whole clip's spectrogram for the figure (the analysis streams it instead).
+                auto reader = spectro::AudioReader::open_memory(audio.data(), audio.size(), name);
+                spectro::AudioInfo info;
+                const auto mel = spectro::mel_from_reader(reader, bundle.spectro, &info);
+                figure = explain_png(bundle, result, mel, info.duration_s, name);
+            }
         } catch (const spectro::Error& e) {
             send_error(res, 400, e.reason());
+            return;
+        }
+        if (answer == Answer::Figure) {
+            res.status = 200;
+            res.set_content(reinterpret_cast<const char*>(figure.data()), figure.size(), "image/png");
             return;
         }
         send_json(res, 200, to_json(result, segments));

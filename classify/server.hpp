@@ -1,6 +1,8 @@
 #pragma once
 // HTTP service (cpp-httplib): POST /v1/classify (audio body, raw or multipart) -> the same JSON
-// object as `emoclass --format jsonl`; GET /v1/model; GET /healthz. A bounded worker pool, each
+// object as `emoclass --format jsonl`; POST /v1/explain -> the `emoclass --explain` figure (PNG);
+// GET /v1/model; GET /healthz; the web page (GET /, /static/*), GET /docs and GET /openapi.json,
+// embedded at build time (classify/tools/web). A bounded worker pool, each
 // worker with its own Analyzer; 503 when saturated, 413 past max_body_bytes, 400 with a JSON
 // error for undecodable audio.
 #include <cstddef>

@@ -215,17 +215,19 @@ cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned i
     return CAIRO_STATUS_SUCCESS;
 }
 
-// Encodes in memory first, so a failure can never leave a partial PNG behind, then writes
-// atomically.
-void write_canvas(const std::string& path, Canvas& canvas) {
+std::vector<unsigned char> encode_canvas(const std::string& path, Canvas& canvas) {
     if (cairo_status(canvas.cr.get()) != CAIRO_STATUS_SUCCESS)
         throw Error(path, std::string("cannot draw figure: ") + cairo_status_to_string(cairo_status(canvas.cr.get())));
     cairo_surface_flush(canvas.surface.get());
     std::vector<unsigned char> png;
     const cairo_status_t st = cairo_surface_write_to_png_stream(canvas.surface.get(), append_bytes, &png);
     if (st != CAIRO_STATUS_SUCCESS) throw Error(path, std::string("cannot encode PNG: ") + cairo_status_to_string(st));
-    write_file_atomically(path, png);
+    return png;
 }
+
+// Encodes in memory first, so a failure can never leave a partial PNG behind, then writes
+// atomically.
+void write_canvas(const std::string& path, Canvas& canvas) { write_file_atomically(path, encode_canvas(path, canvas)); }
 
 // ---------------------------------------------------------------------------------------------
 // Axes
@@ -677,7 +679,7 @@ constexpr int kBottom = 14;
 
 }  // namespace
 
-void write_inspection_figure(const std::string& path, const InspectionFigure& figure) {
+std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& path) {
     const SpectroSettings& s = figure.settings;
     s.validate(path);
     if (!figure.probabilities.empty() && figure.labels.size() != figure.probabilities.size())
@@ -745,7 +747,11 @@ void write_inspection_figure(const std::string& path, const InspectionFigure& fi
     if (bars) draw_probabilities(cr, panel, figure, class_order(figure));
     if (strip) draw_legend(cr, plot.x, axis_y + kAxisH + 16, width - plot.x - kRight, class_order(figure), present, skipped);
 
-    write_canvas(path, canvas);
+    return encode_canvas(path, canvas);
+}
+
+void write_inspection_figure(const std::string& path, const InspectionFigure& figure) {
+    write_file_atomically(path, render_inspection_figure(figure, path));
 }
 
 void write_confusion_figure(const std::string& path, const std::vector<std::string>& labels,

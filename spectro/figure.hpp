@@ -31,6 +31,8 @@ struct InspectionFigure {
 
 // Renders to PNG at `path` (written atomically). Throws spectro::Error(path, reason).
 void write_inspection_figure(const std::string& path, const InspectionFigure& figure);
+// The same PNG in memory (for the HTTP server); `name` is the subject of any spectro::Error.
+std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& name);
 
 // counts[true][predicted]; rows are true labels. Cells show counts and row-normalised shading.
 void write_confusion_figure(const std::string& path, const std::vector<std::string>& labels,

@@ -12,12 +12,14 @@
 #include <mutex>
 
 #include "classify/classifier.hpp"
+#include "classify/explain.hpp"
 #include "classify/result_format.hpp"
 #include "classify/server.hpp"
 #include "common.hpp"
 #include "eval_command.hpp"
 #include "listen_command.hpp"
 #include "progress.hpp"
+#include "spectro/atomic_file.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 #include "spectro/figure.hpp"
@@ -50,31 +52,8 @@ void write_explain(const std::string& path, const std::string& input, const clas
                    const classify::Result& r) {
     spectro::AudioInfo info;
     auto mel = spectro::mel_from_file(input, bundle.spectro, &info);
-    spectro::InspectionFigure fig;
-    fig.title = std::filesystem::path(input).filename().string() + ": " +
-                (r.emotion.empty() ? std::string("no speech found")
-                                   : r.emotion + " " + classify::format_number(100.0 * r.confidence, 1) + "%");
-    fig.subtitle = classify::format_number(info.duration_s, 2) + " s, model " + bundle.name + ", " +
-                   std::to_string(r.voiced_windows()) + " of " + std::to_string(r.segments.size()) +
-                   " windows voiced";
-    fig.mel = &mel;
-    fig.settings = bundle.spectro;
-    fig.labels = r.labels;
-    fig.probabilities.assign(r.probabilities.begin(), r.probabilities.end());
-    if (r.segments.size() > 1) {
-        for (const auto& s : r.segments) {
-            spectro::TimelineSegment t;
-            t.start_s = s.start_s;
-            t.end_s = s.end_s;
-            if (s.voiced) {
-                auto best = std::max_element(s.probabilities.begin(), s.probabilities.end());
-                t.label = r.labels[std::size_t(best - s.probabilities.begin())];
-                t.confidence = *best;
-            }
-            fig.timeline.push_back(t);
-        }
-    }
-    spectro::write_inspection_figure(path, fig);
+    const auto png = classify::explain_png(bundle, r, mel, info.duration_s, std::filesystem::path(input).filename().string());
+    spectro::write_file_atomically(path, png);
 }
 
 int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) {
@@ -197,7 +176,8 @@ int main(int argc, char** argv) {
     eo.jobs = spectro::default_jobs();
 
     classify::ServerOptions so;
-    auto* serve = app.add_subcommand("serve", "HTTP service: POST /v1/classify, GET /v1/model, GET /healthz");
+    auto* serve = app.add_subcommand("serve", "HTTP service: POST /v1/classify, POST /v1/explain, GET /v1/model, GET /healthz;\n"
+                                              "a web page at /, the API at /docs and /openapi.json");
     serve->add_option("--host", so.host, "address to bind")->capture_default_str();
     serve->add_option("--port", so.port, "port (0 = any free port)")->capture_default_str();
     serve->add_option("--max-body", so.max_body_bytes, "largest accepted body, bytes")->capture_default_str();

@@ -1,0 +1,39 @@
+#include "classify/explain.hpp"
+
+#include <algorithm>
+
+#include "classify/result_format.hpp"
+#include "spectro/figure.hpp"
+
+namespace classify {
+
+std::vector<unsigned char> explain_png(const ModelBundle& bundle, const Result& r, const spectro::MelMatrix& mel,
+                                       double duration_s, const std::string& name) {
+    spectro::InspectionFigure fig;
+    fig.title = name + ": " +
+                (r.emotion.empty() ? std::string("no speech found")
+                                   : r.emotion + " " + format_number(100.0 * r.confidence, 1) + "%");
+    fig.subtitle = format_number(duration_s, 2) + " s, model " + bundle.name + ", " +
+                   std::to_string(r.voiced_windows()) + " of " + std::to_string(r.segments.size()) +
+                   " windows voiced";
+    fig.mel = &mel;
+    fig.settings = bundle.spectro;
+    fig.labels = r.labels;
+    fig.probabilities.assign(r.probabilities.begin(), r.probabilities.end());
+    if (r.segments.size() > 1) {
+        for (const auto& s : r.segments) {
+            spectro::TimelineSegment t;
+            t.start_s = s.start_s;
+            t.end_s = s.end_s;
+            if (s.voiced && !s.probabilities.empty()) {
+                auto best = std::max_element(s.probabilities.begin(), s.probabilities.end());
+                t.label = r.labels[std::size_t(best - s.probabilities.begin())];
+                t.confidence = *best;
+            }
+            fig.timeline.push_back(t);
+        }
+    }
+    return spectro::render_inspection_figure(fig, name);
+}
+
+}  // namespace classify
