@@ -157,19 +157,15 @@ TEST(SpectroDumpCli, DatasetModeSplitsBySpeakerAndIsIndependentOfJobs) {
         ASSERT_EQ(read_bytes(e.path().string()), read_bytes(tmp / ("ds2/" + rel))) << rel;
     }
     // The manifest: no speaker in two splits; label folders match labels.
-    std::ifstream in(tmp / "ds1/manifest.csv");
-    std::string line;
-    std::getline(in, line);
-    EXPECT_EQ(line, "source,corpus,speaker,label,split,image");
+    const auto table = spectro::read_csv(tmp / "ds1/manifest.csv");
+    EXPECT_EQ(table.header, (std::vector<std::string>{"source", "corpus", "speaker", "label", "split", "image"}));
     std::map<std::string, std::set<std::string>> splits_of_speaker;
     std::size_t rows = 0;
-    while (std::getline(in, line)) {
-        std::vector<std::string> c;
-        std::stringstream ss(line);
-        for (std::string x; std::getline(ss, x, ',');) c.push_back(x);
+    for (const auto& row : table.rows) {
+        const auto& c = row.fields;
         ASSERT_EQ(c.size(), 6u);
         splits_of_speaker[c[1] + "/" + c[2]].insert(c[4]);
-        EXPECT_EQ(c[5].rfind(c[4] + "/" + c[3] + "/", 0), 0u) << line;
+        EXPECT_EQ(c[5].rfind(c[4] + "/" + c[3] + "/", 0), 0u) << c[0];
         EXPECT_TRUE(fs::exists(tmp / ("ds1/" + c[5])));
         ++rows;
     }
