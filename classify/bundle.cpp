@@ -42,7 +42,39 @@ std::vector<double> read_numbers(const json& v, const char* key, std::size_t n, 
     return out;
 }
 
+TrainingData read_training_data(const json& td, const std::string& file) {
+    if (!td.is_object()) fail(file, "key 'training_data' must be an object");
+    TrainingData out;
+    std::map<std::pair<std::string, std::string>, std::string> split_of_speaker;
+    for (const auto& [split, corpora] : td.items()) {
+        if (split != "train" && split != "val" && split != "test")
+            fail(file, "training_data: unknown split '" + split + "' (train, val or test)");
+        if (!corpora.is_object()) fail(file, "training_data." + split + " must map corpus names to speaker lists");
+        for (const auto& [corpus, speakers] : corpora.items()) {
+            if (!speakers.is_array()) fail(file, "training_data." + split + "." + corpus + " must be a list of speakers");
+            for (const auto& spk : speakers) {
+                if (!spk.is_string() || spk.get<std::string>().empty())
+                    fail(file, "training_data." + split + "." + corpus + " must hold non-empty strings");
+                auto [it, fresh] = split_of_speaker.emplace(std::make_pair(corpus, spk.get<std::string>()), split);
+                if (!fresh && it->second != split)
+                    fail(file, "training_data: speaker '" + spk.get<std::string>() + "' of " + corpus + " is in " +
+                                   it->second + " and " + split);
+                out.splits[split][corpus].insert(spk.get<std::string>());
+            }
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+std::string TrainingData::split_of(const std::string& corpus, const std::string& speaker) const {
+    for (const auto& [split, corpora] : splits) {
+        auto c = corpora.find(corpus);
+        if (c != corpora.end() && c->second.count(speaker)) return split;
+    }
+    return "";
+}
 
 ModelBundle parse_bundle_json(const std::string& text, const std::string& dir) {
     const std::string file = dir + "/model.json";
@@ -115,6 +147,7 @@ ModelBundle parse_bundle_json(const std::string& text, const std::string& dir) {
             b.window.min_voiced_fraction = v.get<double>();
         }
     }
+    if (j.contains("training_data")) b.training_data = read_training_data(j["training_data"], file);
     return b;
 }
 

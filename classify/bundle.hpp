@@ -1,6 +1,8 @@
 #pragma once
 // ModelBundle: a model folder = model.onnx + model.json (docs/formats.md). Loading validates
 // everything the rest of the code relies on, so a bad bundle fails once, clearly, at start-up.
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,15 @@ struct WindowPolicy {
     double min_voiced_fraction = 0.1;  // a window needs this share of voiced frames
 };
 
+// The speakers a model was trained, validated and tested on (model.json's optional
+// `training_data`): split -> corpus -> speaker codes, as spectro-dump's manifest names them.
+struct TrainingData {
+    std::map<std::string, std::map<std::string, std::set<std::string>>> splits;
+    bool empty() const { return splits.empty(); }
+    // "train", "val" or "test" for a recorded speaker; "" for one the record does not hold.
+    std::string split_of(const std::string& corpus, const std::string& speaker) const;
+};
+
 struct ModelBundle {
     std::string dir;
     std::string name;
@@ -30,6 +41,7 @@ struct ModelBundle {
     InputRecipe input;
     spectro::SpectroSettings spectro;
     WindowPolicy window;
+    TrainingData training_data;  // empty when model.json has no record
     std::string onnx_path() const { return dir + "/model.onnx"; }
     std::string json_path() const { return dir + "/model.json"; }
 };

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "spectro/csv.hpp"
+
 namespace classify {
 using json = nlohmann::ordered_json;
 
@@ -46,13 +48,6 @@ json segment_json(const std::vector<std::string>& labels, const Segment& s, bool
     return j;
 }
 
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
 }  // namespace
 
 std::string format_number(double v, int decimals) {
@@ -87,12 +82,12 @@ std::string segment_to_json(const std::vector<std::string>& labels, const Segmen
 
 std::string csv_header(const std::vector<std::string>& labels) {
     std::string h = "file,emotion,confidence,duration_s,voiced_windows";
-    for (const auto& l : labels) h += "," + csv_field(l);
+    for (const auto& l : labels) h += "," + spectro::csv_field(l);
     return h;
 }
 
 std::string to_csv_row(const Result& r) {
-    std::string row = csv_field(r.file) + "," + r.emotion + "," + format_number(r.confidence, 6) + "," +
+    std::string row = spectro::csv_field(r.file) + "," + r.emotion + "," + format_number(r.confidence, 6) + "," +
                       format_number(r.duration_s, 3) + "," + std::to_string(r.voiced_windows());
     for (std::size_t i = 0; i < r.labels.size(); ++i)
         row += "," + (i < r.probabilities.size() ? format_number(r.probabilities[i], 6) : std::string());

@@ -3,10 +3,15 @@
 
     scripts/export_bundle.py runs/emo6-n/best.pt --dataset DATA --name emo6-yolov8n-128
         [--models-dir models] [--verify 32] [--tolerance 1e-4] [--force]
+    scripts/export_bundle.py --training-data-only --manifest split.csv --name emo6-yolov8n-128
 
 Writes MODELS_DIR/NAME/model.onnx (ONNX opset 12, static input 1xCxHxW named `images`, output
 `output0` = softmax probabilities) and model.json (docs/formats.md; `spectro` is DATA's
-spectro.json verbatim). Then checks, and fails (exit 1) on any miss:
+spectro.json verbatim; `training_data` lists the corpora and speakers of each split of DATA's
+manifest.csv, so that `emoclass eval` can tell new speakers from ones the model heard).
+`--training-data-only` rewrites only the `training_data` of an existing bundle's model.json, from
+a manifest in spectro-dump's columns (`spectro-dump --dataset ... --list-split` prints one
+without rendering anything). Then checks, and fails (exit 1) on any miss:
   - the graph passes onnx.checker; its operator set is printed (OpenCV 4.6 imports Conv, Mul,
     Sigmoid, Split, Add, Concat, GlobalAveragePool, Flatten, Gemm, Softmax);
   - cv2.dnn.readNetFromONNX loads it and, on real images of DATA's val split, its output matches
@@ -15,6 +20,7 @@ and records the figures in MODELS_DIR/NAME/export_report.json.
 """
 import argparse
 import collections
+import csv
 import datetime
 import hashlib
 import json
@@ -53,14 +59,59 @@ def stored_image_to_input(path, channels):
     return (planes.astype(np.float32) * np.float32(1.0 / 255.0))[None]
 
 
+def training_data(rows):
+    """split -> corpus -> sorted speaker codes, from manifest rows (docs/formats.md, `training_data`)."""
+    splits = {}
+    for r in rows:
+        splits.setdefault(r["split"], {}).setdefault(r["corpus"], set()).add(r["speaker"])
+    unknown = set(splits) - {"train", "val", "test"}
+    if unknown:
+        fail(f"manifest has splits other than train, val, test: {sorted(unknown)}")
+    return {split: {corpus: sorted(speakers) for corpus, speakers in sorted(splits[split].items())}
+            for split in ("train", "val", "test") if split in splits}
+
+
+def read_manifest_file(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = {"corpus", "speaker", "split"}
+    if not rows or not need <= set(rows[0]):
+        fail(f"{path}: needs the columns {','.join(sorted(need))} (a spectro-dump manifest)")
+    return rows
+
+
+def write_json(path, obj):
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def record_training_data_only(args):
+    json_path = args.models_dir / args.name / "model.json"
+    if not json_path.is_file():
+        fail(f"{json_path}: missing (--training-data-only updates an existing bundle)")
+    manifest = json.loads(json_path.read_text())
+    manifest["training_data"] = training_data(read_manifest_file(args.manifest))
+    write_json(json_path, manifest)
+    counts = ", ".join(f"{split} {sum(map(len, c.values()))} speakers"
+                       for split, c in manifest["training_data"].items())
+    print(f"wrote training_data ({counts}) into {json_path}")
+
+
 def op_histogram(onnx_model):
     return collections.Counter(n.op_type for n in onnx_model.graph.node)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", type=pathlib.Path, help="best.pt or last.pt from train.py")
-    p.add_argument("--dataset", type=pathlib.Path, required=True, help="the spectro-dump folder it was trained on")
+    p.add_argument("checkpoint", type=pathlib.Path, nargs="?", help="best.pt or last.pt from train.py")
+    p.add_argument("--dataset", type=pathlib.Path, help="the spectro-dump folder it was trained on")
+    p.add_argument("--manifest", type=pathlib.Path,
+                   help="the manifest whose splits training_data records [default: DATASET/manifest.csv]")
+    p.add_argument("--training-data-only", action="store_true",
+                   help="only rewrite training_data in MODELS_DIR/NAME/model.json from --manifest")
     p.add_argument("--name", required=True, help="bundle name (folder under --models-dir, and model.json name)")
     p.add_argument("--models-dir", type=pathlib.Path, default=REPO / "models")
     p.add_argument("--opset", type=int, default=12)
@@ -68,6 +119,14 @@ def main():
     p.add_argument("--tolerance", type=float, default=1e-4, help="largest allowed |PyTorch - OpenCV|")
     p.add_argument("--force", action="store_true", help="overwrite an existing bundle folder's files")
     args = p.parse_args()
+    if args.manifest is None and args.dataset is not None:
+        args.manifest = args.dataset / "manifest.csv"
+    if args.training_data_only:
+        if args.manifest is None:
+            p.error("--training-data-only needs --manifest (or --dataset)")
+        return record_training_data_only(args)
+    if args.checkpoint is None or args.dataset is None:
+        p.error("a checkpoint and --dataset are needed")
     torch.set_num_threads(2)
 
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
@@ -137,9 +196,8 @@ def main():
 
     os.replace(tmp, onnx_path)
     manifest = model_json(args.name, labels, C, H, W, colormap, spectro)
-    with open(json_path, "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+    manifest["training_data"] = training_data(read_manifest_file(args.manifest))
+    write_json(json_path, manifest)
     report = {
         "checkpoint": str(args.checkpoint.resolve()),
         "checkpoint_epoch": ck.get("epoch"),

@@ -15,7 +15,7 @@ run_packages=(
   # classify: OpenCV DNN only (core, imgproc, dnn); figures for people
   libopencv-dev libcairo2-dev
   # tools
-  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libasound2-dev
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libasound2-dev libcsv-dev
   # the demo's sample speech
   espeak-ng
 )

@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "spectro/csv.hpp"
 #include "spectro/error.hpp"
 
 namespace spectro {
@@ -44,6 +45,12 @@ std::string normalise_emotion_word(const std::string& word) {
         {"pleasant_surprised", "pleasant_surprise"}, {"boredom", "boredom"}, {"bored", "boredom"}};
     auto it = aliases.find(lower(word));
     return it == aliases.end() ? "" : it->second;
+}
+
+// Korean sample: numbers 1-100 neutral, 101-200 happy, 201-300 angry, 301-400 sad; else nullptr.
+const char* korean_emotion(int number) {
+    static const char* by_hundred[] = {"neutral", "happy", "angry", "sad"};
+    return number >= 1 && number <= 400 ? by_hundred[(number - 1) / 100] : nullptr;
 }
 
 }  // namespace
@@ -92,6 +99,9 @@ std::optional<LabeledFile> parse_labeled_path(const std::string& path, const Lab
     static const std::regex emodb(R"(^(\d\d)([ab]\d\d)([WLEAFTN])([a-z])$)");
     static const std::regex savee_flat(R"(^(DC|JE|JK|KL)_(a|d|f|h|n|sa|su)(\d\d)$)");
     static const std::regex savee_nested(R"(^(a|d|f|h|n|sa|su)(\d\d)$)");
+    static const std::regex nemo(R"(^([A-Z]{2}\d)_([a-z]+)_(\d+)$)");
+    static const std::regex korean(R"(^([a-z]{3})(\d{5})$)");
+    static const std::regex turev(R"(^(\d+)_([a-z]{2})_([^_]+)$)");
     static const std::map<std::string, std::string> ravdess_codes = {
         {"01", "neutral"}, {"02", "calm"},  {"03", "happy"},   {"04", "sad"},
         {"05", "angry"},   {"06", "fear"},  {"07", "disgust"}, {"08", "surprised"}};
@@ -106,6 +116,8 @@ std::optional<LabeledFile> parse_labeled_path(const std::string& path, const Lab
                                                                     {"f", "fear"},  {"h", "happy"},
                                                                     {"n", "neutral"}, {"sa", "sad"},
                                                                     {"su", "surprised"}};
+    // TurEV-DB's codes are Turkish words: kizgin (angry), mutlu (happy), huzunlu (sad).
+    static const std::map<std::string, std::string> turev_codes = {{"kz", "angry"}, {"mt", "happy"}, {"hl", "sad"}};
 
     if (std::regex_match(stem, m, ravdess) && ravdess_codes.count(m[3].str())) {
         f.corpus = "ravdess";
@@ -128,6 +140,20 @@ std::optional<LabeledFile> parse_labeled_path(const std::string& path, const Lab
         f.corpus = "savee";
         f.speaker = parent;
         f.original_label = savee_codes.at(m[1].str());
+    } else if (std::regex_match(stem, m, nemo) && !normalise_emotion_word(m[2].str()).empty()) {
+        f.corpus = "nemo";
+        f.speaker = m[1].str();
+        f.original_label = normalise_emotion_word(m[2].str());
+    } else if (std::regex_match(stem, m, korean) && parent == m[1].str() && korean_emotion(std::stoi(m[2].str()))) {
+        // SPK/SPKnnnnn: the number's hundred names the emotion.
+        f.corpus = "korean";
+        f.speaker = m[1].str();
+        f.original_label = korean_emotion(std::stoi(m[2].str()));
+    } else if (std::regex_match(stem, m, turev) && turev_codes.count(m[2].str())) {
+        // Emotion/SPK_code_word: the code in the name decides, as for TESS.
+        f.corpus = "turev";
+        f.speaker = m[1].str();
+        f.original_label = turev_codes.at(m[2].str());
     } else if (std::regex_match(stem, m, tess) && !normalise_emotion_word(m[3].str()).empty()) {
         f.corpus = "tess";
         f.speaker = lower(m[1].str()) == "oaf" ? "OAF" : "YAF";
@@ -144,6 +170,69 @@ std::optional<LabeledFile> parse_labeled_path(const std::string& path, const Lab
     }
     f.label = mapping.map(f.original_label);
     return f;
+}
+
+bool is_manifest_path(const std::string& path) {
+    std::error_code ec;
+    return lower(fs::path(path).extension().string()) == ".csv" && fs::is_regular_file(path, ec);
+}
+
+Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping) {
+    const CsvTable table = read_csv(csv_path);
+    Manifest out;
+    auto col = [&](const char* name) { return table.column(name); };
+    const auto source = col("source"), split = col("split"), path = col("path");
+    const auto label = col("label"), speaker = col("speaker"), corpus = col("corpus");
+    out.is_dataset = source && split && !path;
+    if (!out.is_dataset && !(path && label && speaker))
+        throw Error(csv_path, "needs the columns path,label,speaker[,corpus] (a corpus manifest) or "
+                              "source,corpus,speaker,label,split,image (spectro-dump's manifest.csv)");
+    if (out.is_dataset && !(corpus && speaker && label))
+        throw Error(csv_path, "a dataset manifest needs the columns source,corpus,speaker,label,split");
+    const fs::path base = fs::path(csv_path).parent_path();
+    std::string default_corpus = fs::absolute(csv_path).parent_path().filename().string();
+    if (default_corpus.empty()) default_corpus = "manifest";
+
+    for (const auto& row : table.rows) {
+        const std::string where = csv_path + ":" + std::to_string(row.line) + ": ";
+        if (row.fields.size() != table.header.size()) {
+            out.errors.push_back(where + std::to_string(row.fields.size()) + " fields, the header has " +
+                                 std::to_string(table.header.size()));
+            continue;
+        }
+        auto field = [&](const std::optional<std::size_t>& c) { return c ? row.fields[*c] : std::string(); };
+        ManifestEntry e;
+        e.line = row.line;
+        e.file.speaker = field(speaker);
+        e.file.corpus = field(corpus);
+        const std::string word = field(label);
+        if (out.is_dataset) {
+            e.file.path = field(source);
+            e.split = field(split);
+        } else {
+            const fs::path p = field(path);
+            e.file.path = p.empty() || p.is_absolute() ? p.string() : (base / p).string();
+            if (e.file.corpus.empty()) e.file.corpus = default_corpus;
+        }
+        if (field(out.is_dataset ? source : path).empty()) {
+            out.errors.push_back(where + "no path");
+            continue;
+        }
+        if (e.file.speaker.empty()) {
+            out.errors.push_back(where + "no speaker (the split keeps speakers apart, so each row needs one)");
+            continue;
+        }
+        if (!word.empty()) {
+            e.file.original_label = normalise_emotion_word(word);
+            if (e.file.original_label.empty()) {
+                out.errors.push_back(where + "unknown emotion '" + word + "'");
+                continue;
+            }
+            e.file.label = mapping.map(e.file.original_label);
+        }
+        out.entries.push_back(std::move(e));
+    }
+    return out;
 }
 
 bool has_audio_extension(const std::string& path) {

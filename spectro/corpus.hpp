@@ -1,7 +1,7 @@
 #pragma once
 // Labels and speakers from file names of the emotional-speech corpora (RAVDESS, CREMA-D, TESS,
-// SAVEE, EMO-DB; codes in ../shared/data/README.md), or from the parent folder's name, and the
-// speaker-independent train/val/test split.
+// SAVEE, EMO-DB, nEMO, the Korean sample, TurEV-DB; codes in ../shared/data/README.md), from the
+// parent folder's name, or from a CSV manifest; and the speaker-independent train/val/test split.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,7 +28,8 @@ private:
 
 struct LabeledFile {
     std::string path;
-    std::string corpus;          // ravdess | crema-d | tess | savee | emodb | folder
+    std::string corpus;          // ravdess | crema-d | tess | savee | emodb | nemo | korean | turev | folder,
+                                 // or a manifest's corpus column
     std::string speaker;         // corpus's own speaker code
     std::string original_label;  // normalised original emotion
     std::string label;           // mapped class, "" when skipped
@@ -40,6 +41,32 @@ std::optional<LabeledFile> parse_labeled_path(const std::string& path, const Lab
 // Audio files under `root` (recursively, sorted), by extension: wav, flac, ogg, opus, mp3, aif(f), au.
 std::vector<std::string> list_audio_files(const std::string& root);
 bool has_audio_extension(const std::string& path);
+
+// A labelled-file list in CSV (spectro/csv.hpp), in one of two kinds told apart by the header:
+//  - corpus manifest: columns path,label,speaker and optionally corpus; others are ignored (so
+//    ../shared/data/MANIFEST.csv is one). `path` is relative to the CSV's folder (or absolute);
+//    `label` is an emotion word mapped through the LabelMapping (empty: no label); `corpus`
+//    defaults to the name of the CSV's folder.
+//  - dataset manifest, as spectro-dump --dataset writes it: source,corpus,speaker,label,split,
+//    image; `source` is kept as written (relative to where spectro-dump ran).
+struct ManifestEntry {
+    LabeledFile file;   // label "" when the row has none or the mapping skips it
+    std::string split;  // dataset manifest only
+    std::size_t line = 0;
+};
+
+struct Manifest {
+    bool is_dataset = false;             // spectro-dump's manifest.csv
+    std::vector<ManifestEntry> entries;  // rows read, in file order
+    std::vector<std::string> errors;     // one "FILE:LINE: reason" per bad row (the rest is read)
+};
+
+// Throws spectro::Error for an unreadable file, malformed CSV or a header of neither kind;
+// a bad row is reported in `errors`, not thrown.
+Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping);
+
+// A regular file named *.csv: `--dataset` and `eval` read such an input as a manifest.
+bool is_manifest_path(const std::string& path);
 
 struct SplitFractions {
     double val = 0.10;

@@ -6,10 +6,12 @@
 #include <sstream>
 
 #include "spectro/corpus.hpp"
+#include "spectro/csv.hpp"
 #include "spectro/error.hpp"
 #include "test_support.hpp"
 
 using spectro::parse_labeled_path;
+namespace fs = std::filesystem;
 
 namespace {
 spectro::LabeledFile parse(const std::string& path) {
@@ -53,6 +55,86 @@ TEST(Corpus, ParsesEveryCorpusNamingScheme) {
         EXPECT_EQ(f.label, w.label) << w.path;
     }
     EXPECT_FALSE(parse_labeled_path("some/where/recording.wav", spectro::LabelMapping()).has_value());
+}
+
+TEST(Corpus, ParsesTheNewCorporaNames) {
+    // Real names from ../shared/data/MANIFEST.csv (first, last and a middle one of each corpus).
+    struct Want {
+        const char* path;
+        const char* corpus;
+        const char* speaker;
+        const char* original;
+    } cases[] = {
+        {"nemo/EB0_anger_1.opus", "nemo", "EB0", "angry"},
+        {"nemo/MP0_fear_104.opus", "nemo", "MP0", "fear"},
+        {"nemo/KS0_happiness_27.opus", "nemo", "KS0", "happy"},
+        {"nemo/IC0_neutral_3.opus", "nemo", "IC0", "neutral"},
+        {"nemo/WR0_sadness_90.opus", "nemo", "WR0", "sad"},
+        {"nemo/SM0_surprised_5.wav", "nemo", "SM0", "surprised"},  // in the full nEMO, not in ../shared/data
+        {"korean/ema/ema00001.opus", "korean", "ema", "neutral"},
+        {"korean/nea/nea00100.opus", "korean", "nea", "neutral"},
+        {"korean/nea/nea00101.opus", "korean", "nea", "happy"},
+        {"korean/nea/nea00215.opus", "korean", "nea", "angry"},
+        {"korean/neo/neo00305.opus", "korean", "neo", "sad"},
+        {"turev/Angry/1157_kz_acik.opus", "turev", "1157", "angry"},
+        {"turev/Happy/1234_mt_beste.opus", "turev", "1234", "happy"},
+        {"turev/Sad/7895_hl_zeytin.opus", "turev", "7895", "sad"},
+    };
+    for (const auto& w : cases) {
+        auto f = parse(w.path);
+        EXPECT_EQ(f.corpus, w.corpus) << w.path;
+        EXPECT_EQ(f.speaker, w.speaker) << w.path;
+        EXPECT_EQ(f.original_label, w.original) << w.path;
+        EXPECT_EQ(f.label, w.original == std::string("surprised") ? "" : w.original) << w.path;
+    }
+    // Lookalikes are not taken for these corpora: a Korean number outside 1-400 or in another
+    // speaker's folder, an unknown TurEV code (the folder then names the emotion, as for any folder).
+    EXPECT_FALSE(parse_labeled_path("korean/nea/nea00401.opus", spectro::LabelMapping()).has_value());
+    EXPECT_FALSE(parse_labeled_path("korean/neb/nea00001.opus", spectro::LabelMapping()).has_value());
+    auto folder = parse("mine/bob/Happy/12_xx_take.wav");
+    EXPECT_EQ(folder.corpus, "folder");
+    EXPECT_EQ(folder.speaker, "bob");
+}
+
+TEST(Corpus, ManifestRowsWithQuotingRelativePathsAndBadRows) {
+    test_support::TempDir tmp;
+    fs::create_directories(tmp / "my corpus");
+    test_support::write_bytes(tmp / "my corpus/labels.csv",
+                              "id,path,speaker,label,notes\n"
+                              "1,a.wav,s1,Anger,\n"                                // word normalised, path relative
+                              "2,\"takes, day 2/b.wav\",s2,sad,\"said \"\"hi\"\"\nthen left\"\n"
+                              "3,c.wav,s1,calm,\n"                                 // mapped out by default
+                              "4,d.wav,s3,,\n"                                     // no label
+                              "5,e.wav,,happy,\n"                                  // bad: no speaker
+                              "6,f.wav,s1,grumpy,\n"                               // bad: unknown emotion
+                              "7,g.wav,s1\n"                                       // bad: too few fields
+                              "8,/abs/h.wav,s4,fearful,\n");
+    auto m = spectro::read_manifest(tmp / "my corpus/labels.csv", spectro::LabelMapping());
+    EXPECT_FALSE(m.is_dataset);
+    ASSERT_EQ(m.entries.size(), 5u);
+    EXPECT_EQ(m.entries[0].file.path, tmp / "my corpus/a.wav");
+    EXPECT_EQ(m.entries[0].file.corpus, "my corpus");  // no corpus column: the CSV's folder
+    EXPECT_EQ(m.entries[0].file.label, "angry");
+    EXPECT_EQ(m.entries[1].file.path, tmp / "my corpus/takes, day 2/b.wav");
+    EXPECT_EQ(m.entries[1].file.speaker, "s2");
+    EXPECT_EQ(m.entries[2].file.original_label, "calm");
+    EXPECT_EQ(m.entries[2].file.label, "");
+    EXPECT_EQ(m.entries[3].file.original_label, "");
+    EXPECT_EQ(m.entries[4].file.path, "/abs/h.wav");
+    EXPECT_EQ(m.entries[4].line, 10u);  // row 2's note spans two lines
+    const std::string where = tmp / "my corpus/labels.csv";
+    ASSERT_EQ(m.errors.size(), 3u);
+    EXPECT_EQ(m.errors[0], where + ":7: no speaker (the split keeps speakers apart, so each row needs one)");
+    EXPECT_EQ(m.errors[1], where + ":8: unknown emotion 'grumpy'");
+    EXPECT_EQ(m.errors[2], where + ":9: 3 fields, the header has 5");
+
+    // The corpus column wins when given; a header of neither kind is refused as a whole.
+    test_support::write_bytes(tmp / "c.csv", "path,label,speaker,corpus\nx.wav,sad,7,mine\n");
+    EXPECT_EQ(spectro::read_manifest(tmp / "c.csv", spectro::LabelMapping()).entries.at(0).file.corpus, "mine");
+    test_support::write_bytes(tmp / "bad.csv", "file,emotion\nx.wav,sad\n");
+    EXPECT_THROW(spectro::read_manifest(tmp / "bad.csv", spectro::LabelMapping()), spectro::Error);
+    EXPECT_TRUE(spectro::is_manifest_path(tmp / "c.csv"));
+    EXPECT_FALSE(spectro::is_manifest_path(tmp / "none.csv"));
 }
 
 TEST(Corpus, MappingOverridesAndErrors) {
@@ -104,26 +186,38 @@ TEST(Split, SharedDataSplitIsSpeakerIndependent) {
         ASSERT_TRUE(f) << "unparsed corpus file " << p;
         files.push_back(*f);
     }
-    EXPECT_EQ(listed, 8448u);  // ../shared/data/README.md
+    EXPECT_EQ(listed, 13887u);  // ../shared/data/README.md
     auto split = spectro::split_speakers(files, {}, 1234);
     std::set<std::string> corpora;
     for (const auto& f : files) corpora.insert(f.corpus);
-    EXPECT_EQ(corpora, (std::set<std::string>{"crema-d", "emodb", "ravdess", "tess"}));
-    // Labels agree with MANIFEST.csv for every file.
-    std::ifstream in(data + "/MANIFEST.csv");
-    std::string line;
-    std::getline(in, line);
-    std::map<std::string, std::pair<std::string, std::string>> manifest;  // path -> (speaker, label)
-    while (std::getline(in, line)) {
-        std::vector<std::string> col;
-        std::stringstream ss(line);
-        for (std::string c; std::getline(ss, c, ',');) col.push_back(c);
-        manifest[data + "/" + col[0]] = {col[2], col[5]};
-    }
+    EXPECT_EQ(corpora, (std::set<std::string>{"crema-d", "emodb", "korean", "nemo", "ravdess", "tess", "turev"}));
+    // Every parsed name agrees with MANIFEST.csv: corpus, speaker, original emotion and class.
+    auto table = spectro::read_csv(data + "/MANIFEST.csv");
+    std::map<std::string, std::vector<std::string>> manifest;  // path -> row
+    for (const auto& row : table.rows) manifest[data + "/" + row.fields.at(0)] = row.fields;
+    const auto corpus = *table.column("corpus"), speaker = *table.column("speaker");
+    const auto original = *table.column("original_label"), label = *table.column("label");
     for (const auto& f : files) {
         auto it = manifest.find(f.path);
         ASSERT_NE(it, manifest.end()) << f.path;
-        EXPECT_EQ(f.label, it->second.second) << f.path;
-        EXPECT_NE(it->second.first.find(f.speaker), std::string::npos) << f.path;
+        EXPECT_EQ(f.corpus, it->second[corpus]) << f.path;
+        EXPECT_EQ(f.speaker, it->second[speaker]) << f.path;
+        EXPECT_EQ(f.original_label, it->second[original]) << f.path;
+        EXPECT_EQ(f.label, it->second[label]) << f.path;
     }
+    // MANIFEST.csv read as a corpus manifest labels the same files the same way.
+    auto m = spectro::read_manifest(data + "/MANIFEST.csv", spectro::LabelMapping());
+    EXPECT_TRUE(m.errors.empty()) << m.errors.front();
+    ASSERT_EQ(m.entries.size(), files.size());
+    std::map<std::string, spectro::LabeledFile> by_path;
+    for (const auto& e : m.entries) by_path[fs::path(e.file.path).lexically_normal().string()] = e.file;
+    for (const auto& f : files) {
+        const auto& e = by_path[fs::path(f.path).lexically_normal().string()];
+        EXPECT_EQ(e.corpus + "/" + e.speaker + "/" + e.label, f.corpus + "/" + f.speaker + "/" + f.label) << f.path;
+    }
+    // Per corpus, a speaker is in one split only, and the larger corpora have all three.
+    std::map<std::string, std::set<std::string>> splits_of_corpus;
+    for (const auto& [key, s] : split) splits_of_corpus[key.first].insert(s);
+    for (const char* c : {"crema-d", "ravdess", "emodb", "nemo", "korean", "turev"})
+        EXPECT_EQ(splits_of_corpus[c], (std::set<std::string>{"train", "val", "test"})) << c;
 }

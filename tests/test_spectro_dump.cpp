@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "spectro/csv.hpp"
 #include "spectro/npy_io.hpp"
 #include "spectro/png_io.hpp"
 #include "test_support.hpp"
@@ -156,19 +157,15 @@ TEST(SpectroDumpCli, DatasetModeSplitsBySpeakerAndIsIndependentOfJobs) {
         ASSERT_EQ(read_bytes(e.path().string()), read_bytes(tmp / ("ds2/" + rel))) << rel;
     }
     // The manifest: no speaker in two splits; label folders match labels.
-    std::ifstream in(tmp / "ds1/manifest.csv");
-    std::string line;
-    std::getline(in, line);
-    EXPECT_EQ(line, "source,corpus,speaker,label,split,image");
+    const auto table = spectro::read_csv(tmp / "ds1/manifest.csv");
+    EXPECT_EQ(table.header, (std::vector<std::string>{"source", "corpus", "speaker", "label", "split", "image"}));
     std::map<std::string, std::set<std::string>> splits_of_speaker;
     std::size_t rows = 0;
-    while (std::getline(in, line)) {
-        std::vector<std::string> c;
-        std::stringstream ss(line);
-        for (std::string x; std::getline(ss, x, ',');) c.push_back(x);
+    for (const auto& row : table.rows) {
+        const auto& c = row.fields;
         ASSERT_EQ(c.size(), 6u);
         splits_of_speaker[c[1] + "/" + c[2]].insert(c[4]);
-        EXPECT_EQ(c[5].rfind(c[4] + "/" + c[3] + "/", 0), 0u) << line;
+        EXPECT_EQ(c[5].rfind(c[4] + "/" + c[3] + "/", 0), 0u) << c[0];
         EXPECT_TRUE(fs::exists(tmp / ("ds1/" + c[5])));
         ++rows;
     }
@@ -208,8 +205,100 @@ TEST(SpectroDumpCli, SharedDataDumpsCompletely) {
     TempDir tmp;
     auto r = run(kBin + " -q --dataset " + data + " -o " + (tmp / "ds"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    // 8,448 files minus 420 outside the six classes (calm, surprised, pleasant surprise).
-    EXPECT_NE(r.err.find("8028 images (8028 written"), std::string::npos) << r.err;
+    // 13,887 files minus 420 outside the six classes (calm, surprised, pleasant surprise).
+    EXPECT_NE(r.err.find("13467 images (13467 written"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("0 failed"), std::string::npos) << r.err;
-    EXPECT_EQ(count_files(tmp / "ds", ".png"), 8028u);
+    EXPECT_EQ(count_files(tmp / "ds", ".png"), 13467u);
+}
+
+TEST(SpectroDumpCli, DatasetFromACsvManifestEqualsTheFolderDumpAndReportsBadRows) {
+    TempDir tmp;
+    make_corpus(tmp / "corpus", 4);
+    auto folders = run(kBin + " -q -j 2 --dataset " + (tmp / "corpus") + " -o " + (tmp / "by_name"));
+    ASSERT_EQ(folders.exit_code, 0) << folders.err;
+    // The same files under names that say nothing, in folders with a comma and a space, listed by
+    // a manifest with relative paths, quoted fields, an ignored column with a line break, a
+    // corpus column, and one bad row.
+    const auto manifest = spectro::read_csv(tmp / "by_name/manifest.csv");
+    std::string csv = "speaker,path,label,corpus,note\n";
+    int n = 0;
+    for (const auto& row : manifest.rows) {
+        const std::string rel = "take, " + row.fields[1] + "/clip " + std::to_string(++n) + fs::path(row.fields[0]).extension().string();
+        fs::create_directories(fs::path(tmp / ("mine/" + rel)).parent_path());
+        fs::copy_file(row.fields[0], tmp / ("mine/" + rel));
+        csv += row.fields[2] + "," + spectro::csv_field(rel) + "," + row.fields[3] + "," + row.fields[1] + "," +
+               (n == 3 ? "\"checked\nby \"\"ear\"\"\"" : "") + "\n";
+    }
+    csv += "99,\"take, x/missing.wav\",,ravdess,\n";              // no label: counted as unlabelled
+    csv += "\"\",\"take, x/nobody.wav\",sad,ravdess,\n";       // bad row: no speaker
+    write_bytes(tmp / "mine/list.csv", csv);
+    auto r = run(kBin + " -q -j 2 --dataset " + (tmp / "mine/list.csv") + " -o " + (tmp / "by_csv"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // the bad row fails the run, the rest is dumped
+    EXPECT_NE(r.err.find("error: " + (tmp / "mine/list.csv") + ":" + std::to_string(manifest.rows.size() + 4) +
+                         ": no speaker"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("48 images (48 written"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("1 failed"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("1 unlabelled"), std::string::npos) << r.err;
+    // Same speakers, splits and labels as by name, so the same images, byte for byte.
+    const auto again = spectro::read_csv(tmp / "by_csv/manifest.csv");
+    ASSERT_EQ(again.rows.size(), manifest.rows.size());
+    std::map<std::string, std::string> image_of_split;  // corpus/speaker/label -> split
+    for (const auto& row : manifest.rows) image_of_split[row.fields[1] + "/" + row.fields[2]] = row.fields[4];
+    for (const auto& row : again.rows) {
+        EXPECT_EQ(row.fields[4], image_of_split[row.fields[1] + "/" + row.fields[2]]) << row.fields[0];
+        EXPECT_NE(row.fields[0].find("/mine/take, "), std::string::npos) << row.fields[0];
+    }
+    std::multiset<std::string> a, b;
+    for (const auto& e : fs::recursive_directory_iterator(tmp / "by_name"))
+        if (e.path().extension() == ".png") a.insert(e.path().parent_path().string().substr((tmp / "by_name").size()) + read_bytes(e.path().string()));
+    for (const auto& e : fs::recursive_directory_iterator(tmp / "by_csv"))
+        if (e.path().extension() == ".png") b.insert(e.path().parent_path().string().substr((tmp / "by_csv").size()) + read_bytes(e.path().string()));
+    EXPECT_EQ(a, b);
+}
+
+TEST(SpectroDumpCli, ListSplitReadsNoAudioAndWritesNothing) {
+    TempDir tmp;
+    make_corpus(tmp / "corpus", 6);
+    auto dump = run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    ASSERT_EQ(dump.exit_code, 0) << dump.err;
+    // Replace every clip by junk: listing the split must not need the audio.
+    for (const auto& e : fs::recursive_directory_iterator(tmp / "corpus"))
+        if (e.is_regular_file()) write_bytes(e.path().string(), "not audio");
+    auto list = run("cd " + tmp.path() + " && " + kBin + " --dataset " + (tmp / "corpus") + " --list-split");
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_EQ(list.out, read_bytes(tmp / "ds/manifest.csv"));
+    EXPECT_NE(list.err.find("train "), std::string::npos) << list.err;
+    EXPECT_NE(list.err.find("test "), std::string::npos) << list.err;
+    std::size_t entries = 0;
+    for (auto it = fs::directory_iterator(tmp.path()); it != fs::directory_iterator(); ++it) ++entries;
+    EXPECT_EQ(entries, 2u);  // corpus/ and ds/: nothing new
+}
+
+TEST(SpectroDumpCli, ListSplitOfSharedDataGivesTheShippedModelsSpeakers) {
+    const std::string data = shared_data_dir();
+    if (data.empty()) GTEST_SKIP() << "../shared/data is missing: the shipped model's split was not regenerated";
+    // The shipped model was trained on the four original corpora (models/default/MODEL_CARD.md).
+    auto r = run(kBin + " --list-split --dataset " + data + "/ravdess " + data + "/crema-d " + data + "/tess " + data +
+                 "/emodb");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto rows = spectro::parse_csv(r.out, "stdout").rows;
+    std::map<std::string, std::map<std::string, std::set<std::string>>> listed;  // split -> corpus -> speakers
+    std::map<std::string, std::size_t> files;
+    for (const auto& row : rows) {
+        listed[row.fields[4]][row.fields[1]].insert(row.fields[2]);
+        ++files[row.fields[4]];
+    }
+    EXPECT_EQ(files["train"], 6151u);  // the model card's table
+    EXPECT_EQ(files["val"], 779u);
+    EXPECT_EQ(files["test"], 1098u);
+    auto model = nlohmann::json::parse(read_bytes(EMOCLASS_SOURCE_DIR "/models/default/model.json"));
+    for (const auto& [split, corpora] : listed)
+        for (const auto& [corpus, speakers] : corpora) {
+            std::set<std::string> recorded;
+            for (const auto& s : model["training_data"][split][corpus]) recorded.insert(s.get<std::string>());
+            EXPECT_EQ(recorded, speakers) << split << " " << corpus;
+        }
+    EXPECT_EQ(model["training_data"].size(), 3u);
 }

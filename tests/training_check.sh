@@ -64,6 +64,17 @@ assert sorted(probs) == ["angry", "disgust", "fear", "happy", "neutral", "sad"],
 assert abs(sum(probs.values()) - 1.0) < 1e-4, probs
 print("export_bundle.py -> emoclass: the new bundle classifies a clip:", r["emotion"])
 PY
+"$py" - "$tmp/ds/manifest.csv" "$tmp/models/tiny/model.json" <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+record = json.load(open(sys.argv[2]))["training_data"]
+want = {}
+for r in rows:
+    want.setdefault(r["split"], {}).setdefault(r["corpus"], set()).add(r["speaker"])
+assert {s: {c: set(v) for c, v in cs.items()} for s, cs in record.items()} == want, (record, want)
+print("export_bundle.py: model.json's training_data lists the dataset's speakers per split:",
+      {s: sum(map(len, cs.values())) for s, cs in record.items()})
+PY
 
 "$py" "$src/scripts/holdout_corpus.py" "$tmp/ds" --corpus ravdess -o "$tmp/view" > /dev/null
 "$py" - "$tmp/ds/manifest.csv" "$tmp/view/manifest.csv" <<'PY'

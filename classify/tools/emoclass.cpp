@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
 
     tools::EvalOptions eo;
     auto* eval = app.add_subcommand("eval", "accuracy, macro-F1, per-class figures and the confusion matrix");
-    eval->add_option("inputs", eo.inputs, "labelled files or folders (corpus file names or emotion folder names)");
-    eval->add_option("--manifest", eo.manifest, "a spectro-dump manifest.csv: evaluate its source files");
+    eval->add_option("inputs", eo.inputs, "labelled files or folders (corpus file names or emotion folder names), or CSV manifests");
+    eval->add_option("--manifest", eo.manifest, "a CSV manifest (path,label,speaker[,corpus]) or spectro-dump's manifest.csv");
     eval->add_option("--split", eo.split, "with --manifest: only this split (e.g. test)");
     eval->add_flag("--json", eo.json, "machine-readable report");
     eval->add_option("--confusion-png", eo.confusion_png, "draw the confusion matrix");

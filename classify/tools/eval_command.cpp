@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "classify/metrics.hpp"
 #include "classify/result_format.hpp"
@@ -20,86 +18,61 @@
 namespace tools {
 namespace {
 
-// Minimal CSV reader for spectro-dump's manifest (quoted fields allowed).
-std::vector<std::vector<std::string>> read_csv(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw spectro::Error(path, "cannot open manifest");
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        std::vector<std::string> row;
-        std::string field;
-        bool quoted = false;
-        for (std::size_t i = 0; i < line.size(); ++i) {
-            char c = line[i];
-            if (quoted) {
-                if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') field += '"', ++i;
-                else if (c == '"') quoted = false;
-                else field += c;
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ',') {
-                row.push_back(field);
-                field.clear();
-            } else {
-                field += c;
-            }
-        }
-        row.push_back(field);
-        rows.push_back(row);
-    }
-    return rows;
-}
-
-std::vector<std::string> manifest_sources(const std::string& path, const std::string& split) {
-    auto rows = read_csv(path);
-    if (rows.empty()) throw spectro::Error(path, "empty manifest");
-    auto col = [&](const char* name) {
-        auto it = std::find(rows[0].begin(), rows[0].end(), name);
-        if (it == rows[0].end()) throw spectro::Error(path, std::string("manifest lacks the '") + name + "' column");
-        return std::size_t(it - rows[0].begin());
-    };
-    const std::size_t source = col("source"), split_col = col("split");
-    std::vector<std::string> out;
-    for (std::size_t i = 1; i < rows.size(); ++i)
-        if (rows[i].size() > std::max(source, split_col) && (split.empty() || rows[i][split_col] == split))
-            out.push_back(rows[i][source]);
-    return out;
+// Which of the model's recorded speaker groups a file's speaker is in: "train", "val", or "new"
+// (a test speaker, or one the record does not hold).
+std::string speaker_group(const classify::TrainingData& td, const std::string& corpus, const std::string& speaker) {
+    const std::string split = td.split_of(corpus, speaker);
+    return split == "train" || split == "val" ? split : "new";
 }
 
 }  // namespace
 
 int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
-    std::vector<std::string> files = expand_inputs(o.inputs);
-    if (!o.manifest.empty()) {
-        auto more = manifest_sources(o.manifest, o.split);
-        files.insert(files.end(), more.begin(), more.end());
-    }
-    // Labels from names; files whose label the model lacks are counted and skipped.
+    // Inputs: audio files and folders (labels from names), *.csv manifests given as inputs or with
+    // --manifest (labels, speakers and corpora from their columns).
+    std::vector<std::string> names, manifests;
+    for (const auto& in : o.inputs) (spectro::is_manifest_path(in) ? manifests : names).push_back(in);
+    if (!o.manifest.empty()) manifests.push_back(o.manifest);
     const spectro::LabelMapping mapping;
+    std::vector<spectro::LabeledFile> files;
+    std::size_t unlabelled = 0, outside = 0, bad_rows = 0;
+    for (const auto& f : expand_inputs(names)) {
+        auto parsed = spectro::parse_labeled_path(f, mapping);
+        if (parsed) files.push_back(*parsed);
+        else ++unlabelled;
+    }
+    for (const auto& path : manifests) {
+        auto manifest = spectro::read_manifest(path, mapping);
+        if (!o.split.empty() && !manifest.is_dataset)
+            throw spectro::Error(path, "--split needs spectro-dump's manifest.csv (this one has no split column)");
+        for (const auto& e : manifest.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+        bad_rows += manifest.errors.size();
+        for (const auto& e : manifest.entries) {
+            if (!o.split.empty() && e.split != o.split) continue;
+            if (e.file.original_label.empty()) ++unlabelled;
+            else files.push_back(e.file);
+        }
+    }
+
+    // Files whose label the model lacks are counted and skipped.
     struct Item {
-        std::string path, corpus;
+        spectro::LabeledFile file;
+        std::string group;  // speaker_group()
         int truth = -1;
         int predicted = -1;
         std::string error;
         classify::Result result;
     };
     std::vector<Item> items;
-    std::size_t unlabelled = 0, outside = 0;
     for (const auto& f : files) {
-        auto parsed = spectro::parse_labeled_path(f, mapping);
-        if (!parsed) {
-            ++unlabelled;
-            continue;
-        }
-        const std::string& label = parsed->label.empty() ? parsed->original_label : parsed->label;
+        const std::string& label = f.label.empty() ? f.original_label : f.label;
         auto it = std::find(bundle.labels.begin(), bundle.labels.end(), label);
         if (it == bundle.labels.end()) {
             ++outside;
             continue;
         }
-        items.push_back(Item{f, parsed->corpus, int(it - bundle.labels.begin()), -1, "", {}});
+        items.push_back(Item{f, speaker_group(bundle.training_data, f.corpus, f.speaker),
+                             int(it - bundle.labels.begin()), -1, "", {}});
     }
     if (items.empty()) {
         std::fprintf(stderr, "emoclass eval: no labelled files with the model's labels (%zu unlabelled, %zu outside)\n",
@@ -114,7 +87,7 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     spectro::parallel_for_workers(items.size(), int(pool.size()), [&](std::size_t i, int worker) {
         Item& it = items[i];
         try {
-            it.result = pool[std::size_t(worker)]->analyze_file(it.path);
+            it.result = pool[std::size_t(worker)]->analyze_file(it.file.path);
             auto pos = std::find(bundle.labels.begin(), bundle.labels.end(), it.result.emotion);
             it.predicted = pos == bundle.labels.end() ? -1 : int(pos - bundle.labels.begin());
         } catch (const std::exception& e) {
@@ -124,10 +97,11 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     });
     progress.finish();
 
+    using Pairs = std::pair<std::vector<int>, std::vector<int>>;  // truth, predicted
     std::vector<int> truth, predicted;
-    std::map<std::string, std::pair<std::vector<int>, std::vector<int>>> by_corpus;
+    std::map<std::string, Pairs> by_corpus, by_group;
     std::string predictions;
-    std::size_t failed = 0;
+    std::size_t failed = bad_rows;
     for (const auto& it : items) {
         if (!it.error.empty()) {
             std::fprintf(stderr, "error: %s\n", it.error.c_str());
@@ -136,12 +110,40 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
         }
         truth.push_back(it.truth);
         predicted.push_back(it.predicted);
-        by_corpus[it.corpus].first.push_back(it.truth);
-        by_corpus[it.corpus].second.push_back(it.predicted);
-        if (!o.predictions_jsonl.empty()) predictions += classify::to_json(it.result, false) + "\n";
+        for (auto* pairs : {&by_corpus[it.file.corpus], &by_group[it.group]}) {
+            pairs->first.push_back(it.truth);
+            pairs->second.push_back(it.predicted);
+        }
+        if (!o.predictions_jsonl.empty()) {
+            auto line = nlohmann::ordered_json::parse(classify::to_json(it.result, false));
+            line["label"] = bundle.labels[std::size_t(it.truth)];
+            line["corpus"] = it.file.corpus;
+            line["speaker"] = it.file.speaker;
+            line["speakers"] = it.group;
+            predictions += line.dump() + "\n";
+        }
     }
     if (truth.empty()) return 1;
     auto report = classify::evaluate(bundle.labels, truth, predicted);
+
+    // Speakers the model heard in training (or validation) score higher than new voices will:
+    // say so, and give the new speakers' figure apart.
+    const bool record = !bundle.training_data.empty();
+    const std::size_t n_train = by_group["train"].first.size(), n_val = by_group["val"].first.size();
+    const std::size_t n_new = by_group["new"].first.size();
+    std::string warning;
+    if (record && n_train + n_val > 0) {
+        char buf[400];
+        std::snprintf(buf, sizeof buf,
+                      "%zu of %zu files are from speakers %s was trained on (%zu) or validated on (%zu): their "
+                      "figures overstate what new voices get; new speakers (%zu files) are reported apart",
+                      n_train + n_val, truth.size(), bundle.name.c_str(), n_train, n_val, n_new);
+        warning = buf;
+        std::fprintf(stderr, "emoclass eval: warning: %s\n", warning.c_str());
+    }
+    for (auto g = by_group.begin(); g != by_group.end();)  // only groups with files are reported
+        g = g->second.first.empty() ? by_group.erase(g) : std::next(g);
+
     if (o.json) {
         auto j = nlohmann::ordered_json::parse(classify::report_json(report));
         j["model"] = bundle.name;
@@ -156,6 +158,18 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
             }
             j["corpora"] = corpora;
         }
+        if (record) {
+            nlohmann::ordered_json groups = nlohmann::ordered_json::object();
+            for (const char* g : {"new", "val", "train"}) {
+                if (!by_group.count(g)) continue;
+                auto r = classify::evaluate(bundle.labels, by_group[g].first, by_group[g].second);
+                groups[g] = {{"files", r.total}, {"accuracy", r.accuracy}, {"macro_f1", r.macro_f1}};
+            }
+            j["speakers"] = groups;
+        } else {
+            j["speakers"] = nullptr;  // the bundle records no training_data
+        }
+        if (!warning.empty()) j["warning"] = warning;
         std::printf("%s\n", j.dump(2).c_str());
     } else {
         std::printf("model %s\n%s", bundle.name.c_str(), classify::report_text(report).c_str());
@@ -166,6 +180,20 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
                 std::printf("%-10s files %5ld  accuracy %6.2f%%  macro-F1 %6.2f%%\n", name.c_str(), r.total,
                             100 * r.accuracy, 100 * r.macro_f1);
             }
+        }
+        if (record) {
+            std::printf("\nper speaker group (the model's training_data)\n");
+            const std::map<std::string, const char*> what = {
+                {"new", "new speakers (never trained on)"}, {"val", "validation speakers"}, {"train", "training speakers"}};
+            for (const char* g : {"new", "val", "train"}) {
+                if (!by_group.count(g)) continue;
+                auto r = classify::evaluate(bundle.labels, by_group[g].first, by_group[g].second);
+                std::printf("%-32s files %5ld  accuracy %6.2f%%  macro-F1 %6.2f%%\n", what.at(g), r.total,
+                            100 * r.accuracy, 100 * r.macro_f1);
+            }
+        } else {
+            std::printf("\nspeakers: %s records no training_data, so new and seen speakers are not told apart\n",
+                        bundle.name.c_str());
         }
         std::printf("\nskipped: %zu unlabelled, %zu with labels outside the model's; %zu failed\n", unlabelled,
                     outside, failed);

@@ -1,6 +1,7 @@
 #pragma once
 // `emoclass eval`: accuracy, macro-F1, per-class figures and the confusion matrix on labelled
-// recordings (labels from corpus file names or folder names, or a spectro-dump manifest split).
+// recordings (labels from corpus file names or folder names, a corpus manifest CSV, or a
+// spectro-dump manifest split), with new speakers and those the model heard reported apart.
 #include <string>
 #include <vector>
 
@@ -9,9 +10,9 @@
 namespace tools {
 
 struct EvalOptions {
-    std::vector<std::string> inputs;  // files or directories
-    std::string manifest;             // spectro-dump manifest.csv: use its sources...
-    std::string split;                // ...of this split only (train | val | test)
+    std::vector<std::string> inputs;  // files, directories or *.csv corpus manifests
+    std::string manifest;             // a corpus manifest, or spectro-dump's manifest.csv...
+    std::string split;                // ...of which this split only (train | val | test)
     bool json = false;
     std::string confusion_png;
     std::string predictions_jsonl;    // also write every file's result here

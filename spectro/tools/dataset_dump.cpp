@@ -9,6 +9,7 @@
 
 #include "progress.hpp"
 #include "spectro/atomic_file.hpp"
+#include "spectro/csv.hpp"
 #include "spectro/error.hpp"
 #include "spectro/image.hpp"
 #include "spectro/mel_spectrogram.hpp"
@@ -28,11 +29,42 @@ struct Item {
     std::string error;
 };
 
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
+const char* const kManifestHeader = "source,corpus,speaker,label,split,image\n";
+
+std::string manifest_row(const Item& it) {
+    return spectro::csv_field(it.file.path) + "," + spectro::csv_field(it.file.corpus) + "," +
+           spectro::csv_field(it.file.speaker) + "," + it.file.label + "," + it.split + "," +
+           spectro::csv_field(it.image) + "\n";
+}
+
+// --list-split: the manifest the dump would write, on stdout, and speakers and files per split and
+// corpus on stderr; no audio is read and nothing is written.
+int list_split(const std::vector<Item>& items, std::size_t bad_rows) {
+    std::string manifest = kManifestHeader;
+    std::map<std::string, std::map<std::string, std::pair<std::set<std::string>, std::size_t>>> counts;
+    for (const auto& it : items) {
+        manifest += manifest_row(it);
+        auto& c = counts[it.split][it.file.corpus];
+        c.first.insert(it.file.speaker);
+        ++c.second;
+    }
+    std::fwrite(manifest.data(), 1, manifest.size(), stdout);
+    for (const char* split : {"train", "val", "test"}) {
+        std::size_t files = 0;
+        std::string detail;
+        for (const auto& [corpus, c] : counts[split]) {
+            files += c.second;
+            detail += "  " + corpus + " " + std::to_string(c.first.size()) + " speakers " + std::to_string(c.second);
+            if (std::string(split) != "train") {
+                detail += " (";
+                for (const auto& spk : c.first) detail += (detail.back() == '(' ? "" : " ") + spk;
+                detail += ")";
+            }
+            detail += ";";
+        }
+        std::fprintf(stderr, "%-5s %zu files:%s\n", split, files, detail.c_str());
+    }
+    return bad_rows ? 1 : 0;
 }
 
 std::string read_text(const fs::path& p) {
@@ -45,22 +77,28 @@ std::string read_text(const fs::path& p) {
 }  // namespace
 
 int run_dataset_dump(const DatasetOptions& o) {
-    // 1. Find and label every file. Unlabelled files and mapped-out emotions are counted, not failures.
+    // 1. Find and label every file: by name under a folder, or as a manifest's rows say. Unlabelled
+    // files and mapped-out emotions are counted, not failures; a bad manifest row is a failure.
     std::vector<Item> items;
-    std::size_t unlabelled = 0;
+    std::size_t unlabelled = 0, bad_rows = 0;
     std::map<std::string, std::size_t> mapped_out;
+    auto add = [&](const spectro::LabeledFile& f) {
+        if (f.original_label.empty()) ++unlabelled;
+        else if (f.label.empty()) ++mapped_out[f.original_label];
+        else items.push_back(Item{f, "", "", Item::State::Pending, ""});
+    };
     for (const auto& root : o.roots) {
+        if (spectro::is_manifest_path(root)) {
+            auto manifest = spectro::read_manifest(root, o.mapping);
+            for (const auto& e : manifest.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
+            bad_rows += manifest.errors.size();
+            for (const auto& e : manifest.entries) add(e.file);
+            continue;
+        }
         for (const auto& path : spectro::list_audio_files(root)) {
             auto parsed = spectro::parse_labeled_path(path, o.mapping);
-            if (!parsed) {
-                ++unlabelled;
-                continue;
-            }
-            if (parsed->label.empty()) {
-                ++mapped_out[parsed->original_label];
-                continue;
-            }
-            items.push_back(Item{*parsed, "", "", Item::State::Pending, ""});
+            if (parsed) add(*parsed);
+            else ++unlabelled;
         }
     }
     if (items.empty()) throw spectro::Error(o.roots.front(), "no labelled audio files found");
@@ -80,6 +118,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         names.insert(it.split + "/" + it.file.label + "/" + name);
         it.image = it.split + "/" + it.file.label + "/" + name + ".png";
     }
+    if (o.list_split) return list_split(items, bad_rows);
 
     // 3. Settings: a folder made with other settings is not silently mixed.
     const fs::path out(o.out_dir);
@@ -120,7 +159,7 @@ int run_dataset_dump(const DatasetOptions& o) {
     progress.finish();
 
     // 5. Manifest of every image that exists, spectro.json, summary.
-    std::string manifest = "source,corpus,speaker,label,split,image\n";
+    std::string manifest = kManifestHeader;
     std::size_t written = 0, existing = 0, failed = 0;
     std::map<std::string, std::size_t> per_split;
     for (const auto& it : items) {
@@ -131,9 +170,9 @@ int run_dataset_dump(const DatasetOptions& o) {
         }
         (it.state == Item::State::Written ? written : existing)++;
         ++per_split[it.split];
-        manifest += csv_field(it.file.path) + "," + it.file.corpus + "," + csv_field(it.file.speaker) + "," +
-                    it.file.label + "," + it.split + "," + csv_field(it.image) + "\n";
+        manifest += manifest_row(it);
     }
+    failed += bad_rows;  // reported before rendering
     spectro::write_file_atomically((out / "manifest.csv").string(), manifest.data(), manifest.size());
     const std::string settings_text = settings_json + "\n";
     spectro::write_file_atomically(settings_path.string(), settings_text.data(), settings_text.size());

@@ -1,6 +1,6 @@
 #pragma once
-// `spectro-dump --dataset`: corpora -> labelled, speaker-split ImageFolder of model-input PNGs,
-// with manifest.csv and spectro.json.
+// `spectro-dump --dataset`: corpora (folders parsed by file name, or CSV manifests) -> labelled,
+// speaker-split ImageFolder of model-input PNGs, with manifest.csv and spectro.json.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,7 +11,7 @@
 namespace tools {
 
 struct DatasetOptions {
-    std::vector<std::string> roots;
+    std::vector<std::string> roots;  // folders, or *.csv corpus manifests (spectro/corpus.hpp)
     std::string out_dir;
     spectro::SpectroSettings settings;
     spectro::LabelMapping mapping;
@@ -20,6 +20,7 @@ struct DatasetOptions {
     int jobs = 0;
     bool overwrite = false;
     bool progress = true;
+    bool list_split = false;  // print the manifest the split gives, read no audio, write nothing
 };
 
 // Returns the process exit code: 0 all done, 1 some files failed (reported on stderr).

