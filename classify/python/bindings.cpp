@@ -18,6 +18,7 @@
 #include "classify/analyzer.hpp"
 #include "classify/bundle.hpp"
 #include "classify/classifier.hpp"
+#include "classify/metrics.hpp"
 #include "classify/result_format.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/db.hpp"
@@ -289,6 +290,11 @@ NB_MODULE(_native, m) {
           nb::arg("top_db"));
     m.def("power_to_db_inplace", &power_to_db_inplace<double>, nb::arg("S"), nb::arg("ref"), nb::arg("amin"),
           nb::arg("top_db"));
+    m.def("evaluate_json",
+          [](const std::vector<std::string>& labels, const std::vector<int>& truth, const std::vector<int>& predicted) {
+              return classify::report_json(classify::evaluate(labels, truth, predicted), -1);
+          },
+          nb::arg("labels"), nb::arg("truth"), nb::arg("predicted"));
     m.def("set_inference_threads", &classify::set_inference_threads, nb::arg("threads"));
     m.def("default_settings_json", [] { return spectro::SpectroSettings{}.to_json(); });
     m.def("versions", [] {

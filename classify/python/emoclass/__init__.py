@@ -23,7 +23,8 @@ import numpy as np
 from . import _native
 
 __version__ = _native.__version__
-__all__ = ["Error", "Model", "load", "melspectrogram", "power_to_db", "set_inference_threads", "default_settings"]
+__all__ = ["Error", "Model", "load", "melspectrogram", "power_to_db", "evaluate", "set_inference_threads",
+           "default_settings"]
 
 
 class Error(ValueError):
@@ -142,6 +143,26 @@ def power_to_db(S, ref=1.0, amin=1e-10, top_db=80.0):
         ref_value = float(np.abs(ref))
     _native.power_to_db_inplace(out, ref_value, float(amin), -1.0 if top_db is None else float(top_db))
     return out
+
+
+def evaluate(labels, truth, predicted):
+    """The report of ``emoclass eval --json``: accuracy, macro-F1 (mean F1 over the classes present
+    in truth or predictions, as scikit-learn's f1_score(average="macro")), per-class precision,
+    recall, F1, support and the confusion matrix. ``truth`` and ``predicted`` hold label names or
+    indices into ``labels``; a prediction of None (or -1) is a file with no speech found,
+    counted wrong."""
+    def index(value, allow_none):
+        if allow_none and (value is None or (not isinstance(value, str) and int(value) == -1)):
+            return -1
+        if isinstance(value, str):
+            if value not in labels:
+                raise Error("eval", f"unknown label {value!r} (labels: {', '.join(labels)})")
+            return labels.index(value)
+        return int(value)
+
+    labels = [str(label) for label in labels]
+    return json.loads(_native.evaluate_json(labels, [index(t, False) for t in truth],
+                                            [index(p, True) for p in predicted]))
 
 
 def set_inference_threads(threads):
