@@ -9,24 +9,30 @@ to float32 at its native rate, it times, as medians over --rounds interleaved ro
   - the log-mel spectrogram, `power_to_db(melspectrogram(y=y, sr=sr, ...), ref=np.max)`, with
     emoclass and with librosa 0.10, for the model's settings at 16 kHz and librosa's defaults at
     22.05 kHz (both sides get identical samples), and the largest |dB difference| seen;
+  - power_to_db alone, on identical mel spectrograms;
   - `load(path, sr=16000)` (decode + resample) with emoclass and librosa (soxr_hq);
   - Model.analyze over all clips from 1 thread and from 2 threads sharing one Model.
 Single-threaded throughout except the last line: OpenCV runs one thread per pass
 (emoclass.set_inference_threads(1)). Timings mean something only on an idle machine; the
 load average is printed with them.
 """
-import argparse
-import concurrent.futures
 import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-import librosa
-import numpy as np
+# One BLAS thread for numpy (librosa's mel product), as emoclass computes on one thread.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import emoclass
+import argparse  # noqa: E402
+import concurrent.futures  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import librosa  # noqa: E402
+import numpy as np  # noqa: E402
+
+import emoclass  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import pick_clips  # noqa: E402  (the same clips as the end-to-end comparison)
@@ -84,6 +90,12 @@ def main():
     for name, (rate, kwargs) in SETTINGS.items():
         for lib in ("emoclass", "librosa"):
             jobs[("spectrogram", name, lib)] = lambda lib=lib, rate=rate, kwargs=kwargs: spectrograms(lib, rate, kwargs)
+    # power_to_db alone, on the same mel spectrograms (numpy's float32 log10 is vectorised).
+    mels = [librosa.feature.melspectrogram(y=y, sr=16000, n_fft=1024, hop_length=320) for y in signals[16000]]
+    jobs[("power_to_db", "alone, ref=np.max (model's settings)", "emoclass")] = \
+        lambda: [emoclass.power_to_db(S, ref=np.max) for S in mels]
+    jobs[("power_to_db", "alone, ref=np.max (model's settings)", "librosa")] = \
+        lambda: [librosa.power_to_db(S, ref=np.max) for S in mels]
     jobs[("load", "decode + resample to 16 kHz", "emoclass")] = lambda: [emoclass.load(p, sr=16000) for p in paths]
     jobs[("load", "decode + resample to 16 kHz", "librosa")] = lambda: [librosa.load(p, sr=16000) for p in paths]
     jobs[("model", "Model.analyze, 1 thread", "emoclass")] = lambda: analyze(1)
@@ -99,12 +111,12 @@ def main():
     median = {key: statistics.median(t) for key, t in times.items()}
 
     print(f"\nmedian of {args.rounds} rounds, ms per clip (ratio = librosa / emoclass)")
-    print(f"| {'stage':<44} | {'emoclass':>9} | {'librosa':>9} | {'ratio':>6} | max dB diff |")
-    print(f"|{'-' * 46}|{'-' * 11}|{'-' * 11}|{'-' * 8}|-------------|")
+    print(f"| {'stage':<50} | {'emoclass':>9} | {'librosa':>9} | {'ratio':>6} | max dB diff |")
+    print(f"|{'-' * 52}|{'-' * 11}|{'-' * 11}|{'-' * 8}|-------------|")
     for kind, name in dict.fromkeys((k[0], k[1]) for k in jobs if k[0] != "model"):
         ours, theirs = median[(kind, name, "emoclass")], median[(kind, name, "librosa")]
         diff = "-"
-        if kind == "spectrogram":
+        if kind in ("spectrogram", "power_to_db"):
             diff = f"{max(float(np.abs(a - b).max()) for a, b in zip(outputs[(kind, name, 'emoclass')], outputs[(kind, name, 'librosa')])):.5f}"
         print(f"| {kind + ': ' + name:<44} | {1000 * ours / len(paths):9.2f} | {1000 * theirs / len(paths):9.2f} "
               f"| {theirs / ours:5.1f}x | {diff:>11} |")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace spectro {
 
@@ -36,7 +37,22 @@ float to_db_ref_max(float* values, std::size_t n, double power, double top_db) {
 }
 
 void power_to_db(float* values, std::size_t n, double ref, double amin, double top_db) {
-    to_db(values, n, [](float v) { return double(v); }, ref, amin, top_db);
+    // In float, as librosa computes for float32 input: log10f is several times cheaper than
+    // log10, and the rounding (~1e-6 dB) is far below what the spectrogram's own floats carry.
+    float max_power = 0.0f;
+    if (ref < 0)
+        for (std::size_t i = 0; i < n; ++i) max_power = std::max(max_power, values[i]);
+    const float amin_f = float(amin);
+    const float ref_db = 10.0f * std::log10(std::max(amin_f, ref < 0 ? max_power : float(ref)));
+    float top = -std::numeric_limits<float>::infinity();
+    for (std::size_t i = 0; i < n; ++i) {
+        values[i] = 10.0f * std::log10(std::max(amin_f, values[i])) - ref_db;
+        top = std::max(top, values[i]);
+    }
+    if (top_db >= 0) {
+        const float floor_db = float(double(top) - top_db);
+        for (std::size_t i = 0; i < n; ++i) values[i] = std::max(values[i], floor_db);
+    }
 }
 
 void power_to_db(double* values, std::size_t n, double ref, double amin, double top_db) {
