@@ -118,7 +118,7 @@ def main():
         diff = "-"
         if kind in ("spectrogram", "power_to_db"):
             diff = f"{max(float(np.abs(a - b).max()) for a, b in zip(outputs[(kind, name, 'emoclass')], outputs[(kind, name, 'librosa')])):.5f}"
-        print(f"| {kind + ': ' + name:<44} | {1000 * ours / len(paths):9.2f} | {1000 * theirs / len(paths):9.2f} "
+        print(f"| {kind + ': ' + name:<50} | {1000 * ours / len(paths):9.2f} | {1000 * theirs / len(paths):9.2f} "
               f"| {theirs / ours:5.1f}x | {diff:>11} |")
     one, two = median[("model", "Model.analyze, 1 thread", "emoclass")], median[("model", "Model.analyze, 2 threads", "emoclass")]
     same = outputs[("model", "Model.analyze, 1 thread", "emoclass")] == outputs[("model", "Model.analyze, 2 threads", "emoclass")]
