@@ -11,6 +11,11 @@ namespace spectro {
 // Returns the maximum of the input as a power (0 when every value is zero).
 float to_db_ref_max(float* values, std::size_t n, double power, double top_db);
 
+// librosa.power_to_db(S, ref, amin, top_db) in full, in place, for values that are powers:
+// ref < 0 stands for ref=np.max (the maximum of the values), top_db < 0 for top_db=None.
+void power_to_db(float* values, std::size_t n, double ref, double amin, double top_db);
+void power_to_db(double* values, std::size_t n, double ref, double amin, double top_db);
+
 // Power (or squared magnitude) of one value, as the dB formula sees it.
 inline double as_power(float v, double power) { return power == 1.0 ? double(v) * v : double(v); }
 
