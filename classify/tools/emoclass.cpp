@@ -106,10 +106,10 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         tools::ResumableJsonl::Options jo;
         jo.resume = o.resume;
         output = std::make_unique<tools::ResumableJsonl>(o.output, files, jo);
-        if (output->dropped_tail_bytes() > 0 && !o.quiet)
+        if (output->dropped_tail_bytes() > 0)
             std::fprintf(stderr, "emoclass: %s: cut off %zu bytes of an unfinished last line\n", o.output.c_str(),
                          output->dropped_tail_bytes());
-        if (output->dropped_changed_lines() > 0 && !o.quiet)
+        if (output->dropped_changed_lines() > 0)
             std::fprintf(stderr, "emoclass: %s: %zu lines dropped (their files changed or vanished): doing them again\n",
                          o.output.c_str(), output->dropped_changed_lines());
         if (output->done_count() > 0) {

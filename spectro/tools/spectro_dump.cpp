@@ -292,10 +292,10 @@ int main(int argc, char** argv) {
             return 1;
         }
         logged_before = log->done();
-        if (log->dropped_tail_bytes() > 0 && !quiet)
+        if (log->dropped_tail_bytes() > 0)
             std::fprintf(stderr, "spectro-dump: %s: cut off %zu bytes of an unfinished last line\n", log_path.c_str(),
                          log->dropped_tail_bytes());
-        if (log->dropped_changed_lines() > 0 && !quiet)
+        if (log->dropped_changed_lines() > 0)
             std::fprintf(stderr, "spectro-dump: %s: %zu lines dropped (input or image changed or gone): doing them again\n",
                          log_path.c_str(), log->dropped_changed_lines());
         if (log->done_count() > 0 && !quiet)
