@@ -263,11 +263,11 @@ int main(int argc, char** argv) {
     app.add_option("--threads", co.threads, "OpenCV threads per inference [default: all with 1 job, else 1]");
     app.add_flag("-q,--quiet", co.quiet, "no progress output");
     auto* batch = app.add_option_group("Big jobs (docs/scale.md)");
-    batch->add_option("--files-from", co.files_from, "read input paths from FILE, one per line ('-' = stdin)");
+    batch->add_option("--files-from", co.files_from, "read input paths from FILE, one per line ('-' = stdin)")->type_name("FILE");
     batch->add_flag("-0,--null", co.nul_separated, "with --files-from: paths are NUL-separated (find -print0)");
-    batch->add_option("--output", co.output, "write jsonl results to FILE, one whole line per file, synced to disk");
+    batch->add_option("--output", co.output, "write jsonl results to FILE, one whole line per file, synced to disk")->type_name("FILE");
     batch->add_flag("--resume", co.resume, "with --output: skip files already in it (same path, size, mtime)");
-    batch->add_option("--shard", co.shard, "K/N: only this worker's deterministic 1/N of the inputs");
+    batch->add_option("--shard", co.shard, "K/N: only this worker's deterministic 1/N of the inputs")->type_name("K/N");
     batch->add_flag("--list-inputs", co.list_inputs, "print the inputs after --files-from and --shard, then exit");
 
     tools::EvalOptions eo;

@@ -129,11 +129,11 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", quiet, "no progress output");
 
     auto* batch = app.add_option_group("Big jobs (docs/scale.md)");
-    batch->add_option("--files-from", files_from, "read input paths from FILE, one per line ('-' = stdin)");
+    batch->add_option("--files-from", files_from, "read input paths from FILE, one per line ('-' = stdin)")->type_name("FILE");
     batch->add_flag("-0,--null", nul_separated, "with --files-from: paths are NUL-separated (find -print0)");
-    batch->add_option("--log", log_path, "record every image done in FILE (jsonl: file, output, size, mtime)");
+    batch->add_option("--log", log_path, "record every image done in FILE (jsonl: file, output, size, mtime)")->type_name("FILE");
     batch->add_flag("--resume", resume, "with --log: skip inputs it records whose file and image are unchanged");
-    batch->add_option("--shard", shard_text, "K/N: only this worker's deterministic 1/N of the inputs");
+    batch->add_option("--shard", shard_text, "K/N: only this worker's deterministic 1/N of the inputs")->type_name("K/N");
     batch->add_flag("--list-inputs", list_inputs, "print the inputs after --files-from and --shard, then exit");
 
     try {
