@@ -84,6 +84,8 @@ for tool in "$emoclass" "$spectro_dump"; do
   done
   expect 2 "goes with --files-from" -- "$tool" -0 a.wav --list-inputs
 done
+: > empty.txt
+expect 1 "no audio files found" -- "$emoclass" --files-from empty.txt --output empty.jsonl
 expect 2 "needs --output" -- "$emoclass" --resume a.wav
 expect 2 "needs --log" -- "$spectro_dump" --resume a.wav -o img
 expect 2 "takes no --format" -- "$emoclass" --format csv --output o.jsonl a.wav

@@ -123,7 +123,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         }
     }
     if (files.empty()) {
-        if (output) {
+        if (output && all_inputs > 0) {
             output->finish();
             return 0;
         }
