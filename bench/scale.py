@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--json", default="scale_bench.json")
     args = ap.parse_args()
     data = pathlib.Path(args.data)
+    load_before = os.getloadavg()
     rows = [r for r in csv.DictReader(open(data / "MANIFEST.csv"))
             if r["corpus"] == "ravdess" and r["sample_rate"] == "16000"]
     if len(rows) < args.clips:
@@ -104,7 +105,8 @@ def main():
                 print(f"round {r + 1}: {name} x{workers}: {wall:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
 
     load = os.getloadavg()
-    report = {"clips": args.clips, "rounds": args.rounds, "cores": os.cpu_count(), "loadavg_after": load,
+    report = {"clips": args.clips, "rounds": args.rounds, "cores": os.cpu_count(), "loadavg_before": load_before,
+              "loadavg_after": load,
               "variants": []}
     lines = ["| set | workers | audio s | wall s | audio s per core s (wall x workers) | audio s per CPU s | voiced windows |",
              "|---|---|---|---|---|---|---|"]
@@ -124,7 +126,8 @@ def main():
         ratio = by[(name, 1)]["wall_s"] / by[(name, 2)]["wall_s"]
         report[f"speedup_2_shards_{name}"] = ratio
         lines.append(f"\n2 shards vs 1 on {name}: {ratio:.2f}x the throughput")
-    lines.append(f"\nload average after the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
+    lines.append(f"\nload average (1, 5, 15 min) before: {load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f}, "
+                 f"after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, on {os.cpu_count()} cores")
     print("\n".join(lines))
     pathlib.Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
