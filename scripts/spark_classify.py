@@ -22,10 +22,12 @@ import subprocess
 import sys
 
 
-def list_inputs(emoclass, model, inputs, files_from):
+def list_inputs(emoclass, model, inputs, files_from, shard):
     cmd = [emoclass, "--list-inputs"] + (["--model", model] if model else [])
     if files_from:
         cmd += ["--files-from", files_from]
+    if shard:
+        cmd += ["--shard", shard]
     cmd += inputs
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
@@ -34,8 +36,11 @@ def list_inputs(emoclass, model, inputs, files_from):
 
 
 def start_spark(master):
-    # Stay on this machine's loopback unless told otherwise, and run workers with this Python.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # In local mode, stay on the loopback (no network needed or opened); on a cluster the
+    # executors must reach the driver, so its address is left to Spark (or SPARK_LOCAL_IP).
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers run with this interpreter.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
@@ -52,6 +57,7 @@ def main(argv=None, spark=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("inputs", nargs="*", help="audio files or folders (folders are searched recursively)")
     ap.add_argument("--files-from", help="a file with one input path per line")
+    ap.add_argument("--shard", help="K/N: only this share of the inputs, as emoclass --shard picks it")
     ap.add_argument("--emoclass", default="emoclass", help="the emoclass binary, as the executors see it")
     ap.add_argument("--model", help="model bundle folder [default: emoclass's shipped model]")
     ap.add_argument("--out", required=True, help="folder for the JSON-lines part files (must not exist)")
@@ -64,7 +70,7 @@ def main(argv=None, spark=None):
 
     emoclass = os.path.abspath(args.emoclass) if os.sep in args.emoclass else args.emoclass
     model = os.path.abspath(args.model) if args.model else None
-    paths = list_inputs(emoclass, model, args.inputs, args.files_from)
+    paths = list_inputs(emoclass, model, args.inputs, args.files_from, args.shard)
     if not paths:
         sys.exit("spark_classify: no audio files in the inputs")
 

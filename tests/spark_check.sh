@@ -30,6 +30,10 @@ import glob, json, os, sys
 tmp, src, emoclass = sys.argv[1:4]
 sys.path.insert(0, f"{src}/scripts")
 import spark_classify
+# --shard K/N picks what emoclass --shard picks; the shards split the list.
+halves = [spark_classify.list_inputs(emoclass, None, [], f"{tmp}/list.txt", f"{k}/2") for k in (1, 2)]
+assert sorted(halves[0] + halves[1]) == sorted(open(f"{tmp}/list.txt").read().split()), "shards do not split the list"
+assert halves[0] and halves[1] and not set(halves[0]) & set(halves[1])
 spark = spark_classify.start_spark("local[2]")
 rc = spark_classify.main(["--emoclass", emoclass, "--model", f"{src}/models/default",
                           "--files-from", f"{tmp}/list.txt", "--out", f"{tmp}/out",
