@@ -103,5 +103,12 @@ rc=0; "$emoclass" --model "$src/models/default" -q --files-from batch.txt --outp
 [ "$rc" -eq 1 ] && [ "$(wc -l < batch.jsonl)" -eq 1 ] || fail "resume over failures"
 rc=0; "$spectro_dump" -q --files-from batch.txt -o img --log img.jsonl 2> err.txt || rc=$?
 [ "$rc" -eq 1 ] && [ "$(wc -l < img.jsonl)" -eq 1 ] && [ -f img/tone.png ] || fail "spectro-dump: batch with missing files"
+# An output that cannot be written (a full disk: /dev/full) stops the run with that one error.
+rc=0; "$emoclass" --model "$src/models/default" -q tone.wav tone.wav --output /dev/full 2> err.txt || rc=$?
+[ "$rc" -eq 1 ] && [ "$(cat err.txt)" = "emoclass: /dev/full: cannot write: No space left on device" ] \
+  || fail "full disk: exit $rc, $(cat err.txt)"
+rc=0; "$spectro_dump" -q tone.wav -o img --log /dev/full --overwrite 2> err.txt || rc=$?
+[ "$rc" -eq 1 ] && grep -q "/dev/full: cannot write: No space left on device" err.txt || fail "spectro-dump full disk: $(cat err.txt)"
+expect 1 "cannot open output: No such file or directory" -- "$emoclass" --output no-such-dir/o.jsonl tone.wav
 echo "  ok"
 echo "PASS"

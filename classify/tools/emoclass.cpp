@@ -5,6 +5,7 @@
 //   emoclass listen -                       live PCM stream, one line per window
 // Results on stdout, everything else on stderr; exit 0 ok, 1 some input failed, 2 usage.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -13,9 +14,9 @@
 #include <map>
 #include <mutex>
 
+#include "batch_io.hpp"
 #include "classify/classifier.hpp"
 #include "classify/result_format.hpp"
-#include "batch_io.hpp"
 #include "classify/server.hpp"
 #include "common.hpp"
 #include "eval_command.hpp"
@@ -147,9 +148,8 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     std::size_t file_width = 4;
     for (const auto& f : files) file_width = std::max(file_width, f.size());
     file_width = std::min<std::size_t>(file_width, 48);
-    if (output) {
-    } else if (o.format == "table") std::printf("%s\n", classify::table_header(bundle.labels, file_width).c_str());
-    else if (o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels).c_str());
+    if (!output && o.format == "table") std::printf("%s\n", classify::table_header(bundle.labels, file_width).c_str());
+    else if (!output && o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels).c_str());
     std::fflush(stdout);
 
     // Results print in input order, each as soon as all before it are done.
@@ -157,7 +157,8 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     std::vector<std::string> errors(files.size());
     std::vector<char> done(files.size(), 0);
     std::vector<tools::FileStamp> stamps(output ? files.size() : 0);
-    std::string output_error;
+    std::string output_error;             // under print_mutex
+    std::atomic<bool> output_failed{false};  // read by the workers without the lock
     std::size_t printed = 0;
     std::mutex print_mutex;
     tools::Progress progress(files.size(), "emoclass", !o.quiet && files.size() > 8);
@@ -175,6 +176,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
                     output->append(classify::to_json(r, true), stamps[i]);
                 } catch (const std::exception& e) {
                     output_error = e.what();
+                    output_failed = true;
                 }
             } else if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true).c_str());
             else if (o.format == "csv") std::printf("%s\n", classify::to_csv_row(r).c_str());
@@ -186,15 +188,15 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         std::fflush(stdout);
     };
     spectro::parallel_for_workers(files.size(), jobs, [&](std::size_t i, int worker) {
-        try {
-            if (!output_error.empty()) throw spectro::Error(files[i], "not done: the output failed");
-            if (output) {
-                // Stamped before reading: a file changed during the analysis is redone on resume.
-                auto stamp = tools::stamp_of(files[i]);
-                if (!stamp) throw spectro::Error(files[i], "cannot stat: " + std::string(std::strerror(errno)));
-                stamps[i] = *stamp;
-            }
-            results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);
+        // Once the output has failed, the rest is left undone without a line each: the one error
+        // that matters is the output's, printed at the end.
+        if (!output_failed) try {
+            // Stamped before reading: a file changed during the analysis is redone on resume.
+            auto stamp = output ? tools::stamp_of(files[i]) : std::nullopt;
+            const int stat_errno = errno;
+            results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);  // says why a file is missing
+            if (output && !stamp) throw spectro::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+            if (output) stamps[i] = *stamp;
         } catch (const std::exception& e) {
             errors[i] = e.what();
         }

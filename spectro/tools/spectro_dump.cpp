@@ -317,14 +317,13 @@ int main(int argc, char** argv) {
         if (logged_before[i]) skipped[i] = 1;
         else if (errors[i].empty()) {
             try {
-                if (log) {
-                    // Stamped before reading: an input changed meanwhile is redone on resume.
-                    auto stamp = tools::stamp_of(inputs[i]);
-                    if (!stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(errno)));
-                    stamps[i] = *stamp;
-                }
+                // Stamped before reading: an input changed meanwhile is redone on resume.
+                auto stamp = log ? tools::stamp_of(inputs[i]) : std::nullopt;
+                const int stat_errno = errno;
                 if (!overwrite && fs::exists(outputs[i])) skipped[i] = 1;
-                else dump_one(inputs[i], outputs[i], inspect, s);
+                else dump_one(inputs[i], outputs[i], inspect, s);  // says why an input is missing
+                if (log && !stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+                if (log) stamps[i] = *stamp;
             } catch (const std::exception& e) {
                 errors[i] = e.what();
             }
