@@ -23,6 +23,8 @@ test_packages=(
   git
   # tests, fixtures, sanitizers and fuzzing, benches
   libgtest-dev libgmock-dev libbenchmark-dev sox ffmpeg curl wrk parallel clang libclang-rt-14-dev
+  # Spark (scripts/spark_classify.py and its test): PySpark runs on a Java 17 JVM
+  openjdk-17-jre-headless
   # real-browser tests of the web page (driven by npm playwright-core)
   chromium nodejs
   # the Python package, pytest, PyPI references (scripts/setup_python.sh makes the venv)

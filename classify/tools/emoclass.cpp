@@ -5,12 +5,16 @@
 //   emoclass listen -                       live PCM stream, one line per window
 // Results on stdout, everything else on stderr; exit 0 ok, 1 some input failed, 2 usage.
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
+#include "batch_io.hpp"
 #include "classify/classifier.hpp"
 #include "classify/explain.hpp"
 #include "classify/result_format.hpp"
@@ -46,6 +50,13 @@ struct ClassifyOptions {
     int threads = 0;
     double hop_s = 0;
     bool quiet = false;
+    // Big jobs (docs/scale.md).
+    std::string files_from;
+    bool nul_separated = false;
+    std::string output;
+    bool resume = false;
+    std::string shard;
+    bool list_inputs = false;
 };
 
 void write_explain(const std::string& path, const std::string& input, const classify::ModelBundle& bundle,
@@ -56,12 +67,54 @@ void write_explain(const std::string& path, const std::string& input, const clas
     spectro::write_file_atomically(path, png);
 }
 
-int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) {
-    auto files = tools::expand_inputs(o.inputs);
+int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
+    auto args = o.inputs;
+    if (!o.files_from.empty()) {
+        auto listed = tools::read_file_list(o.files_from, o.nul_separated);
+        args.insert(args.end(), listed.begin(), listed.end());
+    }
+    auto files = tools::expand_inputs(args);
+    const std::size_t all_inputs = files.size();
+    if (!o.shard.empty()) files = tools::select_shard(files, tools::parse_shard(o.shard));
+    if (!o.output.empty()) files = tools::without_duplicates(files);
+    if (o.list_inputs) {
+        for (const auto& f : files) std::printf("%s\n", f.c_str());
+        return 0;
+    }
+    std::unique_ptr<tools::ResumableJsonl> output;
+    if (!o.output.empty()) {
+        tools::ResumableJsonl::Options jo;
+        jo.resume = o.resume;
+        output = std::make_unique<tools::ResumableJsonl>(o.output, files, jo);
+        if (output->dropped_tail_bytes() > 0)
+            std::fprintf(stderr, "emoclass: %s: cut off %zu bytes of an unfinished last line\n", o.output.c_str(),
+                         output->dropped_tail_bytes());
+        if (output->dropped_changed_lines() > 0)
+            std::fprintf(stderr, "emoclass: %s: %zu lines dropped (their files changed or vanished): doing them again\n",
+                         o.output.c_str(), output->dropped_changed_lines());
+        if (output->done_count() > 0) {
+            if (!o.quiet)
+                std::fprintf(stderr, "emoclass: %s: resuming, %zu of %zu files already done\n", o.output.c_str(),
+                             output->done_count(), files.size());
+            std::vector<std::string> rest;
+            for (std::size_t i = 0; i < files.size(); ++i)
+                if (!output->done()[i]) rest.push_back(files[i]);
+            files = std::move(rest);
+        }
+    }
     if (files.empty()) {
+        if (output && all_inputs > 0) {
+            output->finish();
+            return 0;
+        }
+        if (!o.shard.empty() && all_inputs > 0) {
+            std::fprintf(stderr, "emoclass: shard %s holds none of the %zu inputs\n", o.shard.c_str(), all_inputs);
+            return 0;
+        }
         std::fprintf(stderr, "emoclass: no audio files found in the given directories\n");
         return 1;
     }
+    const auto bundle = tools::load_model(model_dir);
     if (!o.explain.empty() && files.size() != 1) {
         std::fprintf(stderr, "emoclass: --explain takes exactly one input\n");
         return 2;
@@ -74,14 +127,17 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
     std::size_t file_width = 4;
     for (const auto& f : files) file_width = std::max(file_width, f.size());
     file_width = std::min<std::size_t>(file_width, 48);
-    if (o.format == "table") std::printf("%s\n", classify::table_header(bundle.labels, file_width).c_str());
-    else if (o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels).c_str());
+    if (!output && o.format == "table") std::printf("%s\n", classify::table_header(bundle.labels, file_width).c_str());
+    else if (!output && o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels).c_str());
     std::fflush(stdout);
 
     // Results print in input order, each as soon as all before it are done.
     std::vector<classify::Result> results(files.size());
     std::vector<std::string> errors(files.size());
     std::vector<char> done(files.size(), 0);
+    std::vector<tools::FileStamp> stamps(output ? files.size() : 0);
+    std::string output_error;             // under print_mutex
+    std::atomic<bool> output_failed{false};  // read by the workers without the lock
     std::size_t printed = 0;
     std::mutex print_mutex;
     tools::Progress progress(files.size(), "emoclass", !o.quiet && files.size() > 8);
@@ -93,7 +149,15 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
                 continue;
             }
             const auto& r = results[i];
-            if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true).c_str());
+            if (output) {
+                if (!output_error.empty()) continue;
+                try {
+                    output->append(classify::to_json(r, true), stamps[i]);
+                } catch (const std::exception& e) {
+                    output_error = e.what();
+                    output_failed = true;
+                }
+            } else if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true).c_str());
             else if (o.format == "csv") std::printf("%s\n", classify::to_csv_row(r).c_str());
             else {
                 std::printf("%s\n", classify::to_table_row(r, file_width).c_str());
@@ -103,8 +167,15 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
         std::fflush(stdout);
     };
     spectro::parallel_for_workers(files.size(), jobs, [&](std::size_t i, int worker) {
-        try {
-            results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);
+        // Once the output has failed, the rest is left undone without a line each: the one error
+        // that matters is the output's, printed at the end.
+        if (!output_failed) try {
+            // Stamped before reading: a file changed during the analysis is redone on resume.
+            auto stamp = output ? tools::stamp_of(files[i]) : std::nullopt;
+            const int stat_errno = errno;
+            results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);  // says why a file is missing
+            if (output && !stamp) throw spectro::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+            if (output) stamps[i] = *stamp;
         } catch (const std::exception& e) {
             errors[i] = e.what();
         }
@@ -114,6 +185,17 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
         print_ready();
     });
     progress.finish();
+    if (output && output_error.empty()) {
+        try {
+            output->finish();
+        } catch (const std::exception& e) {
+            output_error = e.what();
+        }
+    }
+    if (!output_error.empty()) {
+        std::fprintf(stderr, "emoclass: %s\n", output_error.c_str());
+        return 1;
+    }
     std::size_t failed = 0;
     for (const auto& e : errors) failed += e.empty() ? 0 : 1;
     if (!o.explain.empty() && failed == 0) {
@@ -161,6 +243,13 @@ int main(int argc, char** argv) {
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
     app.add_option("--threads", co.threads, "OpenCV threads per inference [default: all with 1 job, else 1]");
     app.add_flag("-q,--quiet", co.quiet, "no progress output");
+    auto* batch = app.add_option_group("Big jobs (docs/scale.md)");
+    batch->add_option("--files-from", co.files_from, "read input paths from FILE, one per line ('-' = stdin)")->type_name("FILE");
+    batch->add_flag("-0,--null", co.nul_separated, "with --files-from: paths are NUL-separated (find -print0)");
+    batch->add_option("--output", co.output, "write jsonl results to FILE, one whole line per file, synced to disk")->type_name("FILE");
+    batch->add_flag("--resume", co.resume, "with --output: skip files already in it (same path, size, mtime)");
+    batch->add_option("--shard", co.shard, "K/N: only this worker's deterministic 1/N of the inputs")->type_name("K/N");
+    batch->add_flag("--list-inputs", co.list_inputs, "print the inputs after --files-from and --shard, then exit");
 
     tools::EvalOptions eo;
     auto* eval = app.add_subcommand("eval", "accuracy, macro-F1, per-class figures and the confusion matrix");
@@ -224,11 +313,30 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (*listen) return tools::run_listen(tools::load_model(model_dir), lo);
-        if (co.inputs.empty()) {
+        if (co.inputs.empty() && co.files_from.empty()) {
             std::fprintf(stderr, "emoclass: no input files (see --help)\n");
             return 2;
         }
-        return run_classify(tools::load_model(model_dir), co);
+        if (co.resume && co.output.empty()) {
+            std::fprintf(stderr, "emoclass: --resume needs --output FILE (see --help)\n");
+            return 2;
+        }
+        if (!co.output.empty() && ((co.format != "jsonl" && app.count("--format") > 0) || !co.explain.empty())) {
+            std::fprintf(stderr, "emoclass: --output writes jsonl; it takes no --format %s or --explain\n",
+                         co.format.c_str());
+            return 2;
+        }
+        if (co.nul_separated && co.files_from.empty()) {
+            std::fprintf(stderr, "emoclass: -0 goes with --files-from (see --help)\n");
+            return 2;
+        }
+        try {
+            if (!co.shard.empty()) tools::parse_shard(co.shard);
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "emoclass: %s\n", e.what());
+            return 2;
+        }
+        return run_classify(model_dir, co);
     } catch (const spectro::Error& e) {
         std::fprintf(stderr, "emoclass: %s\n", e.what());
         return 1;

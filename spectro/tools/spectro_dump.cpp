@@ -1,10 +1,15 @@
 // spectro-dump: audio files -> model-input PNGs, inspection figures, raw dB matrices, or a whole
 // labelled dataset for training. A thin shell over the spectro library.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 
+#include "batch_io.hpp"
 #include "dataset_dump.hpp"
 #include "progress.hpp"
 #include "spectro/audio_reader.hpp"
@@ -82,6 +87,8 @@ int main(int argc, char** argv) {
     int win_length = 0;
     double fmax = 0;
     tools::DatasetOptions ds;
+    std::string files_from, log_path, shard_text;
+    bool nul_separated = false, resume = false, list_inputs = false;
 
     app.add_option("inputs", inputs, "audio files (any format libsndfile reads)");
     app.add_option("-o,--output", out_dir, "output directory (created if missing)");
@@ -123,6 +130,14 @@ int main(int argc, char** argv) {
     app.add_option("-j,--jobs", jobs, "parallel files [default: all cores]");
     app.add_flag("--overwrite", overwrite, "redo outputs that already exist");
     app.add_flag("-q,--quiet", quiet, "no progress output");
+
+    auto* batch = app.add_option_group("Big jobs (docs/scale.md)");
+    batch->add_option("--files-from", files_from, "read input paths from FILE, one per line ('-' = stdin)")->type_name("FILE");
+    batch->add_flag("-0,--null", nul_separated, "with --files-from: paths are NUL-separated (find -print0)");
+    batch->add_option("--log", log_path, "record every image done in FILE (jsonl: file, output, size, mtime)")->type_name("FILE");
+    batch->add_flag("--resume", resume, "with --log: skip inputs it records whose file and image are unchanged");
+    batch->add_option("--shard", shard_text, "K/N: only this worker's deterministic 1/N of the inputs")->type_name("K/N");
+    batch->add_flag("--list-inputs", list_inputs, "print the inputs after --files-from and --shard, then exit");
 
     try {
         app.parse(argc, argv);
@@ -175,7 +190,34 @@ int main(int argc, char** argv) {
         return 2;
     };
 
+    if (nul_separated && files_from.empty()) return usage("-0 goes with --files-from");
+    if (resume && log_path.empty()) return usage("--resume needs --log FILE");
+    tools::Shard shard;
+    try {
+        if (!shard_text.empty()) shard = tools::parse_shard(shard_text);
+    } catch (const spectro::Error& e) {
+        std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+        return 2;
+    }
+    try {
+        if (!files_from.empty()) {
+            auto listed = tools::read_file_list(files_from, nul_separated);
+            inputs.insert(inputs.end(), listed.begin(), listed.end());
+        }
+    } catch (const spectro::Error& e) {
+        std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+        return 1;
+    }
+    const std::size_t all_inputs = inputs.size();
+    if (!shard_text.empty()) inputs = tools::select_shard(inputs, shard);
+    if (!log_path.empty()) inputs = tools::without_duplicates(inputs);
+    if (list_inputs) {
+        for (const auto& f : inputs) std::printf("%s\n", f.c_str());
+        return 0;
+    }
+
     if (!dataset_roots.empty()) {
+        if (!shard_text.empty() || !log_path.empty()) return usage("--dataset takes no --shard or --log");
         if (!inputs.empty() || !raw_path.empty() || inspect) return usage("--dataset takes no other inputs, --raw or --inspect");
         if (out_dir.empty() && !ds.list_split) return usage("--dataset needs -o OUTDIR");
         ds.roots = dataset_roots;
@@ -193,8 +235,13 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (inputs.empty() && all_inputs > 0) {
+        std::fprintf(stderr, "spectro-dump: shard %s holds none of the %zu inputs\n", shard_text.c_str(), all_inputs);
+        return 0;
+    }
     if (inputs.empty()) return usage("no input files");
     if (!raw_path.empty()) {
+        if (!log_path.empty()) return usage("--raw takes no --log");
         if (inputs.size() != 1) return usage("--raw takes exactly one input");
         try {
             auto mel = spectro::mel_from_file(inputs[0], s);
@@ -225,19 +272,80 @@ int main(int argc, char** argv) {
         if (!fresh) errors[i] = inputs[i] + ": output name collides with " + inputs[it->second];
     }
     std::vector<char> skipped(inputs.size(), 0);
+
+    // --log: a jsonl record of every input whose image is in place (written now or found there),
+    // in input order; --resume skips the inputs it records, unless the input or image changed.
+    std::unique_ptr<tools::ResumableJsonl> log;
+    std::vector<char> logged_before(inputs.size(), 0);
+    if (!log_path.empty()) {
+        tools::ResumableJsonl::Options lo;
+        lo.resume = resume;
+        std::map<std::string, std::string> output_of;
+        for (std::size_t i = 0; i < inputs.size(); ++i) output_of.emplace(inputs[i], outputs[i]);
+        lo.still_valid = [&](const nlohmann::json& line) {
+            auto it = output_of.find(line.value("file", std::string()));
+            std::error_code exists_ec;
+            return it == output_of.end() ||
+                   (line.value("output", std::string()) == it->second && fs::exists(it->second, exists_ec) && !overwrite);
+        };
+        try {
+            log = std::make_unique<tools::ResumableJsonl>(log_path, inputs, lo);
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+            return 1;
+        }
+        logged_before = log->done();
+        if (log->dropped_tail_bytes() > 0)
+            std::fprintf(stderr, "spectro-dump: %s: cut off %zu bytes of an unfinished last line\n", log_path.c_str(),
+                         log->dropped_tail_bytes());
+        if (log->dropped_changed_lines() > 0)
+            std::fprintf(stderr, "spectro-dump: %s: %zu lines dropped (input or image changed or gone): doing them again\n",
+                         log_path.c_str(), log->dropped_changed_lines());
+        if (log->done_count() > 0 && !quiet)
+            std::fprintf(stderr, "spectro-dump: %s: resuming, %zu of %zu inputs already done\n", log_path.c_str(),
+                         log->done_count(), inputs.size());
+    }
+    std::vector<tools::FileStamp> stamps(inputs.size());
+    std::string log_error;
+    tools::InOrder in_order(inputs.size(), [&](std::size_t i) {
+        if (!log || logged_before[i] || !errors[i].empty() || !log_error.empty()) return;
+        try {
+            log->append(nlohmann::json{{"file", inputs[i]}, {"output", outputs[i]}}.dump(), stamps[i]);
+        } catch (const std::exception& e) {
+            log_error = e.what();
+        }
+    });
     tools::Progress progress(inputs.size(), "spectro-dump", !quiet);
     spectro::parallel_for(inputs.size(), jobs, [&](std::size_t i) {
-        if (errors[i].empty()) {
+        if (logged_before[i]) skipped[i] = 1;
+        else if (errors[i].empty()) {
             try {
+                // Stamped before reading: an input changed meanwhile is redone on resume.
+                auto stamp = log ? tools::stamp_of(inputs[i]) : std::nullopt;
+                const int stat_errno = errno;
                 if (!overwrite && fs::exists(outputs[i])) skipped[i] = 1;
-                else dump_one(inputs[i], outputs[i], inspect, s);
+                else dump_one(inputs[i], outputs[i], inspect, s);  // says why an input is missing
+                if (log && !stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+                if (log) stamps[i] = *stamp;
             } catch (const std::exception& e) {
                 errors[i] = e.what();
             }
         }
         progress.tick(!errors[i].empty());
+        in_order.done(i);
     });
     progress.finish();
+    if (log && log_error.empty()) {
+        try {
+            log->finish();
+        } catch (const std::exception& e) {
+            log_error = e.what();
+        }
+    }
+    if (!log_error.empty()) {
+        std::fprintf(stderr, "spectro-dump: %s\n", log_error.c_str());
+        return 1;
+    }
     std::size_t failed = 0, skipped_count = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (!errors[i].empty()) {
