@@ -24,7 +24,7 @@ namespace {
 
 std::string version_text() {
     return std::string("spectro-dump ") + EMOCLASS_VERSION + "\n  " + spectro::sndfile_version() +
-           " (reads: " + spectro::sndfile_formats() + ")\n  " + spectro::samplerate_version() + "\n  " +
+           " (reads: " + spectro::sndfile_formats() + ")\n  " + spectro::samplerate_version() + "\n  " + spectro::soxr_version() + "\n  " +
            spectro::fftw_version() + "\n  libpng " + spectro::png_version() + "\n  cairo " +
            spectro::cairo_version() + "\n";
 }
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     spectro::SpectroSettings s;
     std::vector<std::string> inputs, dataset_roots;
     std::string out_dir, raw_path, settings_file, mel_scale = "slaney", mel_norm = "slaney", pad_mode = "constant",
-                                                  clip_policy = "center", colormap = "gray", quality = "sinc_medium",
+                                                  clip_policy = "center", colormap = "gray", quality = to_string(s.resample_quality),
                                                   mapping;
     bool inspect = false, overwrite = false, quiet = false, center = true;
     int jobs = spectro::default_jobs();
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
 
     auto* g = app.add_option_group("Spectrogram (librosa's names)");
     g->add_option("--sample-rate", s.sample_rate, "target rate, Hz")->capture_default_str();
-    g->add_option("--resample-quality", quality, "sinc_best|sinc_medium|sinc_fastest|linear")->capture_default_str();
+    g->add_option("--resample-quality", quality, "soxr_hq (librosa.load's) | sinc_best|sinc_medium|sinc_fastest|linear (libsamplerate)")->capture_default_str();
     g->add_option("--n-fft", s.n_fft, "FFT size (any length)")->capture_default_str();
     g->add_option("--hop-length", s.hop_length, "hop, samples")->capture_default_str();
     g->add_option("--win-length", win_length, "window length <= n_fft [default: n_fft]");
