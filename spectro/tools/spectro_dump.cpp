@@ -7,6 +7,7 @@
 
 #include "dataset_dump.hpp"
 #include "progress.hpp"
+#include "spectro/audio_folder.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 #include "spectro/figure.hpp"
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
     double fmax = 0;
     tools::DatasetOptions ds;
 
-    app.add_option("inputs", inputs, "audio files (any format libsndfile reads)");
+    app.add_option("inputs", inputs, "audio files (any format libsndfile or FFmpeg reads) or folders");
     app.add_option("-o,--output", out_dir, "output directory (created if missing)");
     app.add_flag("--inspect", inspect, "write the inspection figure (axes, colorbar, title) instead of the model input");
     app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy");
@@ -190,6 +191,25 @@ int main(int argc, char** argv) {
         }
     }
 
+    // A folder stands for every file in it that a decoder reads; the rest are named on stderr.
+    std::vector<std::string> expanded;
+    for (const auto& input : inputs) {
+        std::error_code ec;
+        if (!fs::is_directory(input, ec)) {
+            expanded.push_back(input);
+            continue;
+        }
+        try {
+            auto scan = spectro::scan_audio_folder(input);
+            for (const auto& [file, reason] : scan.skipped)
+                std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
+            expanded.insert(expanded.end(), scan.files.begin(), scan.files.end());
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+            return 1;
+        }
+    }
+    inputs = std::move(expanded);
     if (inputs.empty()) return usage("no input files");
     if (!raw_path.empty()) {
         if (inputs.size() != 1) return usage("--raw takes exactly one input");
