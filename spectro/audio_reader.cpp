@@ -99,9 +99,11 @@ struct AudioReader::Impl {
         if (file) sf_close(file);
     }
 
-    void check_opened() {
+    // `sndfile_reason`: libsndfile's message taken right after the failed open (its global error
+    // can be overwritten by another thread's open while FFmpeg is tried).
+    void check_opened(std::string sndfile_reason = "") {
         if (!file) {
-            std::string reason = sf_strerror(nullptr);
+            std::string reason = sndfile_reason.empty() ? sf_strerror(nullptr) : sndfile_reason;
             if (reason.find("unknown format") != std::string::npos ||
                 reason.find("Format not recognised") != std::string::npos ||
                 reason.find("not recognised") != std::string::npos)
@@ -133,11 +135,13 @@ AudioReader AudioReader::open_file(const std::string& path) {
     if (!probe) throw Error(path, std::strerror(errno));
     std::fclose(probe);
     impl->file = sf_open(path.c_str(), SFM_READ, &impl->info);
+    std::string sndfile_reason;
     if (!impl->file && sndfile_lacks_the_format(sf_error(nullptr))) {
+        sndfile_reason = sf_strerror(nullptr);
         impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_file(path); });
         if (impl->ffmpeg) return AudioReader(std::move(impl));
     }
-    impl->check_opened();
+    impl->check_opened(sndfile_reason);
     return AudioReader(std::move(impl));
 }
 
@@ -148,11 +152,13 @@ AudioReader AudioReader::open_memory(const void* data, std::size_t size, const s
     impl->memory = std::make_unique<MemoryFile>(
         MemoryFile{static_cast<const unsigned char*>(data), sf_count_t(size)});
     impl->file = sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get());
+    std::string sndfile_reason;
     if (!impl->file && sndfile_lacks_the_format(sf_error(nullptr))) {
+        sndfile_reason = sf_strerror(nullptr);
         impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_memory(data, size, name); });
         if (impl->ffmpeg) return AudioReader(std::move(impl));
     }
-    impl->check_opened();
+    impl->check_opened(sndfile_reason);
     return AudioReader(std::move(impl));
 }
 

@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
             for (const auto& [file, reason] : scan.skipped)
                 std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
             expanded.insert(expanded.end(), scan.files.begin(), scan.files.end());
+            if (scan.files.empty()) expanded.push_back(input);  // nothing to read: its error line says why
         } catch (const spectro::Error& e) {
             std::fprintf(stderr, "spectro-dump: %s\n", e.what());
             return 1;
