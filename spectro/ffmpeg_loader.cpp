@@ -1,6 +1,8 @@
 // Loads the FFmpeg decoder module (libspectro_ffmpeg.so) on first use; see ffmpeg_decoder.hpp.
-// Where it is looked for, in order: $EMOCLASS_FFMPEG_MODULE, the build tree that made this
-// library, the install location (<libdir>/emoclass/). It stays loaded for the process's life.
+// Where it is looked for, in order: $EMOCLASS_FFMPEG_MODULE, beside the binary that holds this
+// code (an executable, or a Python extension that ships the module next to itself), the build
+// tree that made this library, the install location (<libdir>/emoclass/). It stays loaded for
+// the process's life.
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -27,6 +29,12 @@ const Module& module() {
     std::call_once(once, [] {
         std::vector<std::string> candidates;
         if (const char* env = std::getenv("EMOCLASS_FFMPEG_MODULE"); env && *env) candidates.push_back(env);
+        Dl_info self{};
+        if (dladdr(reinterpret_cast<void*>(&ffmpeg_version), &self) && self.dli_fname) {
+            const std::string binary = self.dli_fname;
+            const auto slash = binary.rfind('/');
+            if (slash != std::string::npos) candidates.push_back(binary.substr(0, slash + 1) + "libspectro_ffmpeg.so");
+        }
         candidates.push_back(SPECTRO_FFMPEG_MODULE_BUILD_PATH);
         candidates.push_back(SPECTRO_FFMPEG_MODULE_INSTALL_PATH);
         for (const auto& path : candidates) {
