@@ -126,13 +126,13 @@ void BM_DecodeFlac(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeFlac)->Unit(benchmark::kMicrosecond);
 
-void BM_Resample48kTo16k(benchmark::State& state) {
+void resample_48k_to_16k(benchmark::State& state, spectro::ResampleQuality quality) {
     const auto& in = clip48k();
     std::vector<float> out;
     out.reserve(in.size() / 3 + 64);
     const std::size_t block = 4096;
     for (auto _ : state) {
-        spectro::Resampler r(48000, 16000, settings().resample_quality);
+        spectro::Resampler r(48000, 16000, quality);
         out.clear();
         for (std::size_t i = 0; i < in.size(); i += block) {
             const std::size_t n = std::min(block, in.size() - i);
@@ -142,7 +142,13 @@ void BM_Resample48kTo16k(benchmark::State& state) {
     }
     set_rate(state, kClipSeconds);
 }
+// The default (libsoxr soxr_hq, as librosa.load) and libsamplerate's sinc_medium (older bundles).
+void BM_Resample48kTo16k(benchmark::State& state) { resample_48k_to_16k(state, settings().resample_quality); }
 BENCHMARK(BM_Resample48kTo16k)->Unit(benchmark::kMicrosecond);
+void BM_Resample48kTo16kSincMedium(benchmark::State& state) {
+    resample_48k_to_16k(state, spectro::ResampleQuality::SincMedium);
+}
+BENCHMARK(BM_Resample48kTo16kSincMedium)->Unit(benchmark::kMicrosecond);
 
 void BM_Stft(benchmark::State& state) {
     const auto& in = clip16k();

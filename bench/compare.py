@@ -327,6 +327,10 @@ def main():
     ap.add_argument("--infer-clips", type=int, default=8, help="clips whose images feed the inference comparison")
     ap.add_argument("--infer-reps", type=int, default=25, help="forwards per image per round, inference comparison")
     ap.add_argument("--no-stages", action="store_true", help="skip the Google Benchmark per-stage table")
+    ap.add_argument("--hi-rates", default="48000,44100",
+                    help="rates for the high-rate table: the clips raised to each with sox (empty: skip)")
+    ap.add_argument("--only-hi-rates", action="store_true",
+                    help="run only the high-rate table (whole path at 44.1/48 kHz, one-clip process)")
     ap.add_argument("--quick", action="store_true", help="tiny run for smoke testing (numbers meaningless)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -405,6 +409,19 @@ def main():
         res = json.loads(out.strip().splitlines()[-1])
         return res, wall, rss
 
+    hi_rate_md = ""
+    if args.hi_rates:
+        hi_rate_md = hi_rate_table(args, exe, model, clips, tmp, log, emoclass_cmd, notebook)
+        if args.only_hi_rates:
+            report = (f"Run {started:%Y-%m-%d %H:%M} UTC; load average {load_before:.2f} before, {loadavg():.2f} after.\n"
+                      f"Command: `bench/compare.py {' '.join(sys.argv[1:])}`\n\n" + hi_rate_md)
+            print(report)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(report)
+            log(f"written {args.out}")
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return
     # ---------------- (a) + (b): whole path on the clips, interleaved ----------------
     log("(a)/(b) whole path on the clips ...")
     cases = [
@@ -566,6 +583,7 @@ def main():
     load_after = loadavg()
     report = render(args, model, bundle, clips, audio_s, R, infer, spec, lengths, n_files, stages,
                     machine(), versions(node_dir), started, load_before, load_after, busy, ncpu)
+    report += hi_rate_md
     print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
@@ -588,6 +606,55 @@ def spectro_flags(sp):
     if not sp["center"]:
         f.append("--no-center")
     return f
+
+
+def hi_rate_table(args, exe, model, clips, tmp, log, emoclass_cmd, notebook):
+    """Whole path on the same real clips raised to 48 / 44.1 kHz (ffmpeg's soxr at 28-bit
+    precision, 16-bit WAV; the corpora here store 16 kHz, CREMA-D as Opus, which sox cannot read), 1 thread: emoclass as one process over all clips (wall / N,
+    start-up included), a one-clip process (a 3 s clip, start-up and model load included), and
+    the notebook pipeline (soundfile, torchaudio resampling, MelSpectrogram, matplotlib PNG,
+    cv2.dnn; its in-process loop only). Interleaved over --rounds rounds; medians."""
+    rates = [int(r) for r in args.hi_rates.split(",") if r.strip()]
+    sets = {}
+    stored_one = tmp / "one_3s_stored.wav"  # the reference row: the clips as stored (16 kHz)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", clips[0][0], "-c:a", "pcm_s16le", "-af",
+                    "apad=whole_dur=3,atrim=0:3", str(stored_one)], check=True)
+    sets["stored"] = ([p for p, _ in clips], str(stored_one))
+    for rate in rates:
+        d = tmp / f"hi_{rate}"
+        d.mkdir(exist_ok=True)
+        files = []
+        for i, (path, _) in enumerate(clips):
+            dst = d / f"{i:03d}_{Path(path).stem}.wav"
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", path, "-af",
+                            f"aresample={rate}:resampler=soxr:precision=28", "-c:a", "pcm_s16le", str(dst)], check=True)
+            files.append(str(dst))
+        one = d / "one_3s.wav"  # the first clip padded or cut to 3.0 s: the one-clip process
+        subprocess.run(["sox", "-D", files[0], str(one), "pad", "0", "3", "trim", "0", "3"], check=True)
+        sets[rate] = (files, str(one))
+    rates = ["stored"] + rates
+    H = {}
+    log(f"high-rate table ({', '.join(map(str, rates))}, {len(clips)} clips) ...")
+    for r in range(args.rounds):
+        cases = []
+        for rate, (files, one) in sets.items():
+            cases += [(f"emo_{rate}", lambda f=files: run_timed(emoclass_cmd(f, 1))[0] / len(f)),
+                      (f"single_{rate}", lambda o=one: run_timed(emoclass_cmd([o], 1))[0]),
+                      (f"nb_{rate}", lambda f=files, rt=rate: (lambda res: res["total_s"] / res["n"])(
+                          notebook(f, 1, f"hi{rt}")[0]))]
+        for name, fn in (cases if r % 2 == 0 else cases[::-1]):
+            H.setdefault(name, []).append(fn())
+        log(f"  high-rate round {r + 1}/{args.rounds} done")
+    lines = ["\n## 44.1 / 48 kHz input, whole path, 1 thread\n",
+             f"The {len(clips)} clips above raised to each rate (ffmpeg, soxr 28-bit, 16-bit WAV). emoclass resamples "
+             "with the bundle's `resample_quality`; the notebook pipeline with torchaudio.\n",
+             "| input | emoclass per clip (one process, start-up included) | one-clip process, 3 s clip | "
+             "notebook per clip | notebook / emoclass |", "|---|---|---|---|---|"]
+    for rate in rates:
+        e, one, nb = med(H[f"emo_{rate}"]), med(H[f"single_{rate}"]), med(H[f"nb_{rate}"])
+        label = "as stored (16 kHz; CREMA-D Opus)" if rate == "stored" else f"{rate / 1000:g} kHz"
+        lines.append(f"| {label} | {fmt_ms(e)} | {fmt_ms(one)} | {fmt_ms(nb)} | **{nb / e:.1f}x** |")
+    return "\n".join(lines) + "\n"
 
 
 def render(args, model, bundle, clips, audio_s, R, infer, spec, lengths, n_files, stages, mach, vers,

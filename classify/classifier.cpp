@@ -4,6 +4,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
+#include <opencv2/dnn/shape_utils.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "classify/silu_fusion.hpp"
@@ -74,19 +75,25 @@ Classifier::Classifier(const ModelBundle& bundle) : impl_(std::make_unique<Impl>
     impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     const int dims[4] = {1, bundle.input.channels, bundle.input.height, bundle.input.width};
     impl_->blob.create(4, dims, CV_32F);
-    // Warm-up: proves the input shape is accepted and the output has one value per label.
-    impl_->blob.setTo(0);
-    cv::Mat out;
+    // The input shape is checked by OpenCV's shape inference, not by a warm-up forward: the same
+    // proof (the network accepts the input, one output value per label) without running the
+    // network once more in every process (the first real forward sets the network up).
+    std::size_t outputs = 0;
     try {
-        impl_->net.setInput(impl_->blob);
-        out = impl_->net.forward();
+        const cv::dnn::MatShape input_shape(dims, dims + 4);
+        std::vector<cv::dnn::MatShape> in_shapes, out_shapes;
+        const std::vector<int> last = impl_->net.getUnconnectedOutLayers();
+        if (last.size() != 1) throw cv::Exception(cv::Error::StsError, "the network has " + std::to_string(last.size()) + " outputs, not one", "", "", 0);
+        impl_->net.getLayerShapes(input_shape, last[0], in_shapes, out_shapes);
+        if (out_shapes.empty()) throw cv::Exception(cv::Error::StsError, "no output shape", "", "", 0);
+        outputs = std::size_t(cv::dnn::total(out_shapes[0]));
     } catch (const cv::Exception& e) {
         throw spectro::Error(bundle.onnx_path(), "the model rejects a 1x" + std::to_string(dims[1]) + "x" +
                                                      std::to_string(dims[2]) + "x" + std::to_string(dims[3]) +
                                                      " input: " + (e.err.empty() ? e.what() : e.err));
     }
-    if (out.total() != bundle.labels.size())
-        throw spectro::Error(bundle.dir, "the model outputs " + std::to_string(out.total()) + " values but model.json has " +
+    if (outputs != bundle.labels.size())
+        throw spectro::Error(bundle.dir, "the model outputs " + std::to_string(outputs) + " values but model.json has " +
                                              std::to_string(bundle.labels.size()) + " labels");
 }
 
@@ -104,8 +111,13 @@ std::vector<float> Classifier::input_tensor(const spectro::Image& image) const {
 
 std::vector<float> Classifier::classify(const spectro::Image& image) {
     fill_tensor(impl_->bundle, image, impl_->blob.ptr<float>());
-    impl_->net.setInput(impl_->blob);
-    cv::Mat out = impl_->net.forward();
+    cv::Mat out;
+    try {
+        impl_->net.setInput(impl_->blob);
+        out = impl_->net.forward();
+    } catch (const cv::Exception& e) {
+        throw spectro::Error(impl_->bundle.onnx_path(), "OpenCV DNN failed: " + (e.err.empty() ? std::string(e.what()) : e.err));
+    }
     const float* v = out.ptr<float>();
     std::vector<float> p(v, v + out.total());
     if (!impl_->bundle.outputs_probabilities) {

@@ -186,8 +186,9 @@ SiluFusion fuse_silu(const std::string& model) {
     }
     if (replaced.empty()) return unchanged();
 
-    std::string new_graph;
-    new_graph.reserve(graph->payload_end - graph->payload_begin);
+    // The rewritten graph goes straight into the result (one copy of the megabytes of weights, not
+    // two): its length prefix comes first, so the kept and new node bytes are measured beforehand.
+    std::size_t graph_size = 0;
     for (std::size_t i = 0; i < graph_fields.size(); ++i) {
         const Field& f = graph_fields[i];
         if (node_at[i] >= 0) {
@@ -195,19 +196,39 @@ SiluFusion fuse_silu(const std::string& model) {
             if (dropped.count(k)) continue;
             const auto r = replaced.find(k);
             if (r != replaced.end()) {
-                write_bytes_field(new_graph, kGraphNode, r->second);
+                std::string head;
+                write_varint(head, (uint64_t(kGraphNode) << 3) | 2);
+                write_varint(head, r->second.size());
+                graph_size += head.size() + r->second.size();
                 continue;
             }
         }
-        new_graph.append(model, f.begin, f.end - f.begin);
+        graph_size += f.end - f.begin;
     }
 
     SiluFusion result;
     result.fused = int(replaced.size());
-    result.model.reserve(model.size());
-    for (const Field& f : model_fields) {
-        if (&f == graph) write_bytes_field(result.model, kModelGraph, new_graph);
-        else result.model.append(model, f.begin, f.end - f.begin);
+    result.model.reserve(model.size() + 16);
+    for (const Field& mf : model_fields) {
+        if (&mf != graph) {
+            result.model.append(model, mf.begin, mf.end - mf.begin);
+            continue;
+        }
+        write_varint(result.model, (uint64_t(kModelGraph) << 3) | 2);
+        write_varint(result.model, graph_size);
+        for (std::size_t i = 0; i < graph_fields.size(); ++i) {
+            const Field& f = graph_fields[i];
+            if (node_at[i] >= 0) {
+                const auto k = std::size_t(node_at[i]);
+                if (dropped.count(k)) continue;
+                const auto r = replaced.find(k);
+                if (r != replaced.end()) {
+                    write_bytes_field(result.model, kGraphNode, r->second);
+                    continue;
+                }
+            }
+            result.model.append(model, f.begin, f.end - f.begin);
+        }
     }
     return result;
 }

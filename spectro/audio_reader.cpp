@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spectro/error.hpp"
+#include "spectro/ffmpeg_decoder.hpp"
 
 namespace spectro {
 namespace {
@@ -64,6 +65,23 @@ bool log_reports_truncation(SNDFILE* file) {
     return false;
 }
 
+// libsndfile does not know the container or the codec: FFmpeg's turn (m4a, mp4, webm, AMR, WMA).
+bool sndfile_lacks_the_format(int sf_error_code) {
+    return sf_error_code == SF_ERR_UNRECOGNISED_FORMAT || sf_error_code == SF_ERR_UNSUPPORTED_ENCODING;
+}
+
+// Opens with FFmpeg; nullptr when FFmpeg does not recognise the bytes either (the libsndfile
+// error then stands). Any other FFmpeg error (no audio stream, corrupt data) is the answer.
+template <typename Open>
+std::unique_ptr<DecodedStream> try_ffmpeg(Open open) {
+    try {
+        return open();
+    } catch (const Error& e) {
+        if (e.reason() == "not a recognised audio format") return nullptr;
+        throw;
+    }
+}
+
 }  // namespace
 
 struct AudioReader::Impl {
@@ -71,6 +89,7 @@ struct AudioReader::Impl {
     SNDFILE* file = nullptr;
     SF_INFO info{};
     std::unique_ptr<MemoryFile> memory;
+    std::unique_ptr<DecodedStream> ffmpeg;  // set when libsndfile could not read the format
     SF_VIRTUAL_IO vio{mem_length, mem_seek, mem_read, mem_write, mem_tell};
     std::vector<float> interleaved;
     std::int64_t delivered = 0;
@@ -80,9 +99,11 @@ struct AudioReader::Impl {
         if (file) sf_close(file);
     }
 
-    void check_opened() {
+    // `sndfile_reason`: libsndfile's message taken right after the failed open (its global error
+    // can be overwritten by another thread's open while FFmpeg is tried).
+    void check_opened(std::string sndfile_reason = "") {
         if (!file) {
-            std::string reason = sf_strerror(nullptr);
+            std::string reason = sndfile_reason.empty() ? sf_strerror(nullptr) : sndfile_reason;
             if (reason.find("unknown format") != std::string::npos ||
                 reason.find("Format not recognised") != std::string::npos ||
                 reason.find("not recognised") != std::string::npos)
@@ -114,7 +135,13 @@ AudioReader AudioReader::open_file(const std::string& path) {
     if (!probe) throw Error(path, std::strerror(errno));
     std::fclose(probe);
     impl->file = sf_open(path.c_str(), SFM_READ, &impl->info);
-    impl->check_opened();
+    std::string sndfile_reason;
+    if (!impl->file && sndfile_lacks_the_format(sf_error(nullptr))) {
+        sndfile_reason = sf_strerror(nullptr);
+        impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_file(path); });
+        if (impl->ffmpeg) return AudioReader(std::move(impl));
+    }
+    impl->check_opened(sndfile_reason);
     return AudioReader(std::move(impl));
 }
 
@@ -125,16 +152,23 @@ AudioReader AudioReader::open_memory(const void* data, std::size_t size, const s
     impl->memory = std::make_unique<MemoryFile>(
         MemoryFile{static_cast<const unsigned char*>(data), sf_count_t(size)});
     impl->file = sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get());
-    impl->check_opened();
+    std::string sndfile_reason;
+    if (!impl->file && sndfile_lacks_the_format(sf_error(nullptr))) {
+        sndfile_reason = sf_strerror(nullptr);
+        impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_memory(data, size, name); });
+        if (impl->ffmpeg) return AudioReader(std::move(impl));
+    }
+    impl->check_opened(sndfile_reason);
     return AudioReader(std::move(impl));
 }
 
-int AudioReader::sample_rate() const { return impl_->info.samplerate; }
-int AudioReader::channels() const { return impl_->info.channels; }
-std::int64_t AudioReader::frames() const { return impl_->info.frames; }
+int AudioReader::sample_rate() const { return impl_->ffmpeg ? impl_->ffmpeg->sample_rate() : impl_->info.samplerate; }
+int AudioReader::channels() const { return impl_->ffmpeg ? impl_->ffmpeg->channels() : impl_->info.channels; }
+std::int64_t AudioReader::frames() const { return impl_->ffmpeg ? impl_->ffmpeg->frames() : impl_->info.frames; }
 const std::string& AudioReader::name() const { return impl_->name; }
 
 std::string AudioReader::format_name() const {
+    if (impl_->ffmpeg) return impl_->ffmpeg->format_name();
     SF_FORMAT_INFO major{}, sub{};
     major.format = impl_->info.format & SF_FORMAT_TYPEMASK;
     sub.format = impl_->info.format & SF_FORMAT_SUBMASK;
@@ -145,6 +179,7 @@ std::string AudioReader::format_name() const {
 
 std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
     Impl& m = *impl_;
+    if (m.ffmpeg) return m.ffmpeg->read_mono(out, max_frames);
     const int ch = m.info.channels;
     std::int64_t left = m.info.frames - m.delivered;
     if (left <= 0 || max_frames == 0) return 0;

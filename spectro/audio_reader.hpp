@@ -1,7 +1,9 @@
 #pragma once
 // AudioReader: decodes any format libsndfile reads (WAV, AIFF, FLAC, Ogg Vorbis/Opus, MP3 where
-// the Debian build has it), from a file or from bytes in memory, block by block, downmixed to
-// mono by the mean of the channels (librosa.to_mono). It never holds the whole file.
+// the Debian build has it) and, where libsndfile does not know the format, anything FFmpeg's
+// libraries read (m4a/AAC, mp4/mov, webm/Matroska, AMR, WMA; spectro/ffmpeg_decoder.hpp), from a
+// file or from bytes in memory, block by block, downmixed to mono by the mean of the channels
+// (librosa.to_mono). It never holds the whole file. Formats are told apart by content.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,7 +24,9 @@ public:
 
     int sample_rate() const;
     int channels() const;
-    std::int64_t frames() const;  // as the header declares (checked while reading)
+    // As the header declares (checked while reading); for FFmpeg containers the container's
+    // estimate until the end is reached, then the exact count.
+    std::int64_t frames() const;
     double duration_s() const { return sample_rate() > 0 ? double(frames()) / sample_rate() : 0.0; }
     const std::string& name() const;
     std::string format_name() const;  // e.g. "WAV (Microsoft) / Signed 16 bit PCM"

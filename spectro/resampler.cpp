@@ -1,6 +1,7 @@
 #include "spectro/resampler.hpp"
 
 #include <samplerate.h>
+#include <soxr.h>
 
 #include <cmath>
 
@@ -14,6 +15,7 @@ int converter_type(ResampleQuality q) {
         case ResampleQuality::SincMedium: return SRC_SINC_MEDIUM_QUALITY;
         case ResampleQuality::SincFastest: return SRC_SINC_FASTEST;
         case ResampleQuality::Linear: return SRC_LINEAR;
+        case ResampleQuality::SoxrHq: break;
     }
     return SRC_SINC_MEDIUM_QUALITY;
 }
@@ -25,24 +27,34 @@ Resampler::Resampler(int input_rate, int output_rate, ResampleQuality quality) {
     ratio_ = double(output_rate) / double(input_rate);
     in_rate_ = input_rate;
     out_rate_ = output_rate;
+    if (quality == ResampleQuality::SoxrHq) {
+        // Exactly what python-soxr 0.5 does for soxr.resample(x, in, out, quality='soxr_hq'):
+        // soxr_io_spec(FLOAT32_I, FLOAT32_I), soxr_quality_spec(SOXR_HQ, 0), default runtime
+        // (one thread). Its output does not depend on how the input is cut into blocks.
+        const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+        const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        const soxr_runtime_spec_t runtime = soxr_runtime_spec(1);
+        soxr_error_t err = nullptr;
+        soxr_ = soxr_create(double(input_rate), double(output_rate), 1, &err, &io, &q, &runtime);
+        if (err || !soxr_)
+            throw Error("resampler", "cannot convert " + std::to_string(input_rate) + " Hz to " +
+                                         std::to_string(output_rate) + " Hz (" + (err ? err : "soxr") + ")");
+        return;
+    }
     if (!src_is_valid_ratio(ratio_))
         throw Error("resampler", "cannot convert " + std::to_string(input_rate) + " Hz to " +
                                      std::to_string(output_rate) + " Hz");
     int err = 0;
-    state_ = src_new(converter_type(quality), 1, &err);
-    if (!state_) throw Error("resampler", src_strerror(err));
+    samplerate_ = src_new(converter_type(quality), 1, &err);
+    if (!samplerate_) throw Error("resampler", src_strerror(err));
 }
 
 Resampler::~Resampler() {
-    if (state_) src_delete(state_);
+    if (samplerate_) src_delete(samplerate_);
+    if (soxr_) soxr_delete(soxr_);
 }
 
-void Resampler::process(const float* in, std::size_t n, bool last, std::vector<float>& out) {
-    if (!state_) {
-        out.insert(out.end(), in, in + n);
-        return;
-    }
-    consumed_ += n;
+void Resampler::convert_samplerate(const float* in, std::size_t n, bool last) {
     // Generous output room: the ratio plus the converter's internal delay being flushed.
     scratch_.resize(size_t(std::ceil(double(n) * ratio_)) + 4096);
     SRC_DATA data{};
@@ -55,7 +67,7 @@ void Resampler::process(const float* in, std::size_t n, bool last, std::vector<f
     for (;;) {
         data.data_out = scratch_.data();
         data.output_frames = long(scratch_.size());
-        int err = src_process(state_, &data);
+        int err = src_process(samplerate_, &data);
         if (err) throw Error("resampler", src_strerror(err));
         held_.insert(held_.end(), scratch_.begin(), scratch_.begin() + data.output_frames_gen);
         data.data_in += data.input_frames_used;
@@ -63,6 +75,41 @@ void Resampler::process(const float* in, std::size_t n, bool last, std::vector<f
         // Done when all input is consumed and (if last) the delay line produced nothing more.
         if (data.input_frames == 0 && (!last || data.output_frames_gen == 0)) break;
     }
+}
+
+void Resampler::convert_soxr(const float* in, std::size_t n, bool last) {
+    std::size_t used = 0;
+    while (used < n) {  // soxr may take only part of the input per call when the output is full
+        scratch_.resize(size_t(std::ceil(double(n - used) * ratio_)) + 256);
+        size_t idone = 0, odone = 0;
+        soxr_error_t err = soxr_process(soxr_, in + used, n - used, &idone, scratch_.data(), scratch_.size(), &odone);
+        if (err) throw Error("resampler", err);
+        held_.insert(held_.end(), scratch_.begin(), scratch_.begin() + long(odone));
+        used += idone;
+        if (idone == 0 && odone == 0) throw Error("resampler", "libsoxr made no progress");
+    }
+    if (!last) return;
+    // A NULL input marks the end; repeat until the delay line is drained.
+    scratch_.resize(4096);
+    for (;;) {
+        size_t odone = 0;
+        soxr_error_t err = soxr_process(soxr_, nullptr, 0, nullptr, scratch_.data(), scratch_.size(), &odone);
+        if (err) throw Error("resampler", err);
+        if (odone == 0) break;
+        held_.insert(held_.end(), scratch_.begin(), scratch_.begin() + long(odone));
+    }
+}
+
+void Resampler::process(const float* in, std::size_t n, bool last, std::vector<float>& out) {
+    if (passthrough()) {
+        out.insert(out.end(), in, in + n);
+        return;
+    }
+    consumed_ += n;
+    if (soxr_)
+        convert_soxr(in, n, last);
+    else
+        convert_samplerate(in, n, last);
     // The converter's output length differs from the exact length by a few samples either way;
     // keep the newest back until the end, then trim or zero-pad to ceil(n_in * ratio).
     constexpr std::size_t kHold = 64;
@@ -78,5 +125,6 @@ void Resampler::process(const float* in, std::size_t n, bool last, std::vector<f
 }
 
 std::string samplerate_version() { return src_get_version(); }
+std::string soxr_version() { return std::string("libsoxr-") + ::soxr_version(); }
 
 }  // namespace spectro

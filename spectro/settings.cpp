@@ -36,7 +36,8 @@ const std::pair<ClipPolicy, const char*> kClipPolicies[] = {
     {ClipPolicy::Center, "center"}, {ClipPolicy::Start, "start"}, {ClipPolicy::Loudest, "loudest"}};
 const std::pair<Colormap, const char*> kColormaps[] = {
     {Colormap::Gray, "gray"}, {Colormap::Viridis, "viridis"}, {Colormap::Magma, "magma"}};
-const std::pair<ResampleQuality, const char*> kQualities[] = {{ResampleQuality::SincBest, "sinc_best"},
+const std::pair<ResampleQuality, const char*> kQualities[] = {{ResampleQuality::SoxrHq, "soxr_hq"},
+                                                              {ResampleQuality::SincBest, "sinc_best"},
                                                               {ResampleQuality::SincMedium, "sinc_medium"},
                                                               {ResampleQuality::SincFastest, "sinc_fastest"},
                                                               {ResampleQuality::Linear, "linear"}};

@@ -11,7 +11,9 @@ enum class MelNorm { Slaney, None };
 enum class PadMode { Constant, Reflect };
 enum class ClipPolicy { Center, Start, Loudest };
 enum class Colormap { Gray, Viridis, Magma };
-enum class ResampleQuality { SincBest, SincMedium, SincFastest, Linear };
+// SoxrHq: libsoxr as librosa.load resamples (its default res_type 'soxr_hq'); the others are
+// libsamplerate's converters, kept for bundles that name them.
+enum class ResampleQuality { SincBest, SincMedium, SincFastest, Linear, SoxrHq };
 
 struct ImageRecipe {
     int frames = 128;                      // image width in STFT frames; 0 = the whole clip
@@ -21,7 +23,7 @@ struct ImageRecipe {
 
 struct SpectroSettings {
     int sample_rate = 16000;
-    ResampleQuality resample_quality = ResampleQuality::SincMedium;
+    ResampleQuality resample_quality = ResampleQuality::SoxrHq;
     int n_fft = 1024;
     int hop_length = 320;
     int win_length = 1024;

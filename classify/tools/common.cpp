@@ -2,10 +2,11 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "classify/classifier.hpp"
-#include "spectro/corpus.hpp"
+#include "spectro/audio_folder.hpp"
 
 namespace tools {
 namespace fs = std::filesystem;
@@ -23,8 +24,10 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
     for (const auto& a : args) {
         std::error_code ec;
         if (fs::is_directory(a, ec)) {
-            auto files = spectro::list_audio_files(a);
-            out.insert(out.end(), files.begin(), files.end());
+            auto scan = spectro::scan_audio_folder(a);
+            out.insert(out.end(), scan.files.begin(), scan.files.end());
+            for (const auto& [file, reason] : scan.skipped)  // one line per file no decoder reads
+                std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
         } else {
             out.push_back(a);
         }

@@ -37,7 +37,7 @@ namespace {
 
 std::string version_text() {
     return std::string("emoclass ") + EMOCLASS_VERSION + "\n  OpenCV " + classify::opencv_version() + "\n  " +
-           spectro::sndfile_version() + "\n  " + spectro::samplerate_version() + "\n  " + spectro::fftw_version() +
+           spectro::sndfile_version() + "\n  " + spectro::samplerate_version() + "\n  " + spectro::soxr_version() + "\n  " + spectro::fftw_version() +
            "\n  libpng " + spectro::png_version() + "\n  cairo " + spectro::cairo_version() + "\n";
 }
 

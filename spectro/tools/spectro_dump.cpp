@@ -12,6 +12,7 @@
 #include "batch_io.hpp"
 #include "dataset_dump.hpp"
 #include "progress.hpp"
+#include "spectro/audio_folder.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 #include "spectro/figure.hpp"
@@ -29,7 +30,7 @@ namespace {
 
 std::string version_text() {
     return std::string("spectro-dump ") + EMOCLASS_VERSION + "\n  " + spectro::sndfile_version() +
-           " (reads: " + spectro::sndfile_formats() + ")\n  " + spectro::samplerate_version() + "\n  " +
+           " (reads: " + spectro::sndfile_formats() + ")\n  " + spectro::samplerate_version() + "\n  " + spectro::soxr_version() + "\n  " +
            spectro::fftw_version() + "\n  libpng " + spectro::png_version() + "\n  cairo " +
            spectro::cairo_version() + "\n";
 }
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
     spectro::SpectroSettings s;
     std::vector<std::string> inputs, dataset_roots;
     std::string out_dir, raw_path, settings_file, mel_scale = "slaney", mel_norm = "slaney", pad_mode = "constant",
-                                                  clip_policy = "center", colormap = "gray", quality = "sinc_medium",
+                                                  clip_policy = "center", colormap = "gray", quality = to_string(s.resample_quality),
                                                   mapping;
     bool inspect = false, overwrite = false, quiet = false, center = true;
     int jobs = spectro::default_jobs();
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
     std::string files_from, log_path, shard_text;
     bool nul_separated = false, resume = false, list_inputs = false;
 
-    app.add_option("inputs", inputs, "audio files (any format libsndfile reads)");
+    app.add_option("inputs", inputs, "audio files (any format libsndfile or FFmpeg reads) or folders");
     app.add_option("-o,--output", out_dir, "output directory (created if missing)");
     app.add_flag("--inspect", inspect, "write the inspection figure (axes, colorbar, title) instead of the model input");
     app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy");
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
 
     auto* g = app.add_option_group("Spectrogram (librosa's names)");
     g->add_option("--sample-rate", s.sample_rate, "target rate, Hz")->capture_default_str();
-    g->add_option("--resample-quality", quality, "sinc_best|sinc_medium|sinc_fastest|linear")->capture_default_str();
+    g->add_option("--resample-quality", quality, "soxr_hq (librosa.load's) | sinc_best|sinc_medium|sinc_fastest|linear (libsamplerate)")->capture_default_str();
     g->add_option("--n-fft", s.n_fft, "FFT size (any length)")->capture_default_str();
     g->add_option("--hop-length", s.hop_length, "hop, samples")->capture_default_str();
     g->add_option("--win-length", win_length, "window length <= n_fft [default: n_fft]");
@@ -208,6 +209,26 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "spectro-dump: %s\n", e.what());
         return 1;
     }
+    // A folder stands for every file in it that a decoder reads; the rest are named on stderr.
+    std::vector<std::string> expanded;
+    for (const auto& input : inputs) {
+        std::error_code ec;
+        if (!fs::is_directory(input, ec)) {
+            expanded.push_back(input);
+            continue;
+        }
+        try {
+            auto scan = spectro::scan_audio_folder(input);
+            for (const auto& [file, reason] : scan.skipped)
+                std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
+            expanded.insert(expanded.end(), scan.files.begin(), scan.files.end());
+            if (scan.files.empty()) expanded.push_back(input);  // nothing to read: its error line says why
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "spectro-dump: %s\n", e.what());
+            return 1;
+        }
+    }
+    inputs = std::move(expanded);
     const std::size_t all_inputs = inputs.size();
     if (!shard_text.empty()) inputs = tools::select_shard(inputs, shard);
     if (!log_path.empty()) inputs = tools::without_duplicates(inputs);
