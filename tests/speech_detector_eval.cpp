@@ -43,7 +43,8 @@ namespace {
 
 struct Tally {
     std::size_t windows = 0, accepted = 0, files = 0;
-    std::vector<double> loud, voiced, moving, change;
+    std::vector<double> loud, voiced, moving, change, range;
+    std::map<std::string, std::size_t> rejected_as;
     double rate() const { return windows ? double(accepted) / double(windows) : 0; }
 };
 
@@ -62,6 +63,8 @@ void measure(classify::Classifier& classifier, const std::vector<float>& samples
         t.loud.push_back(v.loud_fraction);
         t.voiced.push_back(v.voiced_fraction);
         t.moving.push_back(v.moving_fraction);
+        t.range.push_back(v.level_range_db);
+        if (!s.voiced) ++t.rejected_as[classify::to_string(v.sound)];
         if (v.voiced_fraction > 0) t.change.push_back(v.median_change_db);
     });
     self = &stream;
@@ -164,6 +167,12 @@ void print_row(const std::string& name, const Tally& t, bool details) {
                     percentile(t.moving, 0.05), percentile(t.moving, 0.5), percentile(t.moving, 0.95),
                     percentile(t.change, 0.01), percentile(t.change, 0.05), percentile(t.change, 0.5),
                     percentile(t.change, 0.95));
+    if (details) {
+        std::printf(" range dB p5/50/95 %.1f %.1f %.1f | rejected:", percentile(t.range, 0.05), percentile(t.range, 0.5),
+                    percentile(t.range, 0.95));
+        for (const auto& [why, n] : t.rejected_as) std::printf(" %s %zu", why.c_str(), n);
+        std::printf(" |");
+    }
     std::printf("\n");
 }
 
