@@ -2,8 +2,9 @@
 // are not speech, through the same window path emoclass uses (MelStream -> WindowStream).
 //
 //   speech_detector_eval [--data ../shared/data] [--per-corpus 50] [--per-kind 40] [--seconds 6]
-//                        [--model DIR] [--check] [--details]
+//                        [--model DIR] [--held-out] [--check] [--details]
 //   speech_detector_eval --write-fixtures DIR [--seconds 3]   # one WAV per non-speech kind + one sample
+//   speech_detector_eval --explain FILE...   # every window's verdict and cues, to see why
 //
 // Speech: --per-corpus files of each corpus in ../shared/data/MANIFEST.csv, spread evenly over
 // the corpus, from the test-split speakers of `spectro-dump --dataset` (seed 1234) where the
@@ -12,6 +13,8 @@
 // have classified it); the detector should keep >= 99 % of them.
 // Not speech: --per-kind signals of every kind in tests/nonspeech_signals.hpp, --seconds each;
 // every window counts; the detector should accept < 2 %.
+// --held-out: other files (half a stride further) and other signal seeds (1001..) than the
+// default selection, on which the thresholds were tuned.
 // --check: exit 1 when a target is missed (used by ctest). --details: the detector's cue
 // fractions (percentiles) per class, for tuning. Exit 77 when the data folder is missing.
 #include <sndfile.h>
@@ -110,7 +113,7 @@ struct SpeechFile {
     bool test_speaker;
 };
 
-std::vector<SpeechFile> choose_speech(const std::string& root, std::size_t per_corpus) {
+std::vector<SpeechFile> choose_speech(const std::string& root, std::size_t per_corpus, bool held_out) {
     std::ifstream in(root + "/MANIFEST.csv");
     if (!in) return {};
     std::string line;
@@ -147,7 +150,8 @@ std::vector<SpeechFile> choose_speech(const std::string& root, std::size_t per_c
         const bool have_test = !test.empty();
         const auto& pool = have_test ? test : all;
         const std::size_t n = std::min(per_corpus, pool.size());
-        for (std::size_t i = 0; i < n; ++i) out.push_back({pool[i * pool.size() / n], corpus, have_test});
+        for (std::size_t i = 0; i < n; ++i)
+            out.push_back({pool[(held_out ? 2 * i + 1 : 2 * i) * pool.size() / (2 * n)], corpus, have_test});
     }
     return out;
 }
@@ -191,9 +195,10 @@ void write_wav(const std::string& path, const std::vector<float>& y, int rate) {
 
 int main(int argc, char** argv) {
     std::string data = "../shared/data", model_dir, fixtures;
+    std::vector<std::string> explain;
     std::size_t per_corpus = 50, per_kind = 40;
     double seconds = 6;
-    bool check = false, details = false;
+    bool check = false, details = false, held_out = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -211,6 +216,10 @@ int main(int argc, char** argv) {
         else if (a == "--write-fixtures") fixtures = value();
         else if (a == "--check") check = true;
         else if (a == "--details") details = true;
+        else if (a == "--held-out") held_out = true;
+        else if (a == "--explain") {
+            while (i + 1 < argc && argv[i + 1][0] != '-') explain.push_back(argv[++i]);
+        }
         else {
             std::fprintf(stderr, "usage: see the comment at the top of tests/speech_detector_eval.cpp\n");
             return 2;
@@ -229,13 +238,34 @@ int main(int argc, char** argv) {
         classify::set_inference_threads(1);
         classify::Classifier classifier(bundle);
 
+        for (const auto& path : explain) {
+            int rate = 0;
+            const auto y = read_mono(path, &rate);
+            classify::WindowStream* self = nullptr;
+            classify::WindowStream stream(classifier, bundle.window.hop_s, [&](const classify::Segment& s) {
+                const auto& v = self->last_verdict();
+                std::printf("%s %6.2f-%6.2f s  %-8s loud %.2f voiced %.2f moving %.2f  median change %.1f dB  "
+                            "level range %.1f dB\n",
+                            path.c_str(), s.start_s, s.end_s, classify::to_string(v.sound), v.loud_fraction,
+                            v.voiced_fraction, v.moving_fraction, v.median_change_db, v.level_range_db);
+            });
+            self = &stream;
+            spectro::MelStream mel(bundle.spectro, rate);
+            auto sink = [&](const float* frame) { stream.push_frame(frame); };
+            mel.push(y.data(), y.size(), sink);
+            mel.finish(sink);
+            if (stream.frames_seen() > 0) stream.finish();
+        }
+        if (!explain.empty()) return 0;
+
         std::map<std::string, Tally> nonspeech_tally;
         Tally nonspeech_all;
         for (const auto& kind : nonspeech::kinds()) {
             for (std::size_t s = 0; s < per_kind; ++s)
-                measure(classifier, nonspeech::make(kind, seconds, 16000, s + 1), 16000, false, nonspeech_tally[kind]);
+                measure(classifier, nonspeech::make(kind, seconds, 16000, s + (held_out ? 1001 : 1)), 16000, false, nonspeech_tally[kind]);
         }
-        std::printf("Not speech (%zu signals of %.1f s per kind; windows accepted as speech):\n\n", per_kind, seconds);
+        std::printf("Not speech (%zu signals of %.1f s per kind%s; windows accepted as speech):\n\n", per_kind, seconds,
+                    held_out ? ", held-out seeds" : "");
         std::printf("| %-26s | files | windows | accepted | rate |\n|---|---:|---:|---:|---:|\n", "kind");
         for (const auto& kind : nonspeech::kinds()) {
             const auto& t = nonspeech_tally[kind];
@@ -246,7 +276,7 @@ int main(int argc, char** argv) {
         }
         print_row("all not speech", nonspeech_all, false);
 
-        const auto speech = choose_speech(data, per_corpus);
+        const auto speech = choose_speech(data, per_corpus, held_out);
         if (speech.empty()) {
             std::printf("\nspeech: %s/MANIFEST.csv not found; real speech not measured (skipped)\n", data.c_str());
             return 77;
@@ -270,7 +300,8 @@ int main(int argc, char** argv) {
                         speech_tally[f.corpus + (colour[0] == 'w' ? " + white 20 dB" : " + pink 10 dB")]);
             }
         }
-        std::printf("\nReal speech (%zu files per corpus; speech windows kept):\n\n", per_corpus);
+        std::printf("\nReal speech (%zu files per corpus%s; speech windows kept):\n\n", per_corpus,
+                    held_out ? ", held-out selection" : "");
         std::printf("| %-26s | files | windows | kept | rate |\n|---|---:|---:|---:|---:|\n", "corpus, condition");
         for (const auto& [name, t] : speech_tally) {
             print_row(name, t, details);
