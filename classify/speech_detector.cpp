@@ -122,6 +122,7 @@ SpeechDetector::SpeechDetector(const spectro::SpectroSettings& settings, double 
     grid_.resize(grid_band_.size());
     detrended_.resize(grid_band_.size());
     correlation_.assign(std::size_t(lag_max_) + 1, 0.0f);
+    energy_prefix_.assign(grid_band_.size() + 1, 0.0);
 }
 
 double SpeechDetector::level_dbfs(const float* mel) const {
@@ -176,14 +177,27 @@ FrameCues SpeechDetector::push(const float* mel) {
         // Normalised autocorrelation across frequency at every spacing from half the lowest pitch
         // up. Harmonics at spacing L correlate at L and anti-correlate at L/2 (peaks on valleys);
         // one broad peak (a gliding tone, a drum's thump) correlates at both, noise at neither.
+        // Energies of every head and tail of the ripple from prefix sums, so that only the cross
+        // products are summed per spacing (four partial sums, which the compiler vectorises).
+        energy_prefix_[0] = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            energy_prefix_[i + 1] = energy_prefix_[i] + double(detrended_[i]) * detrended_[i];
         for (int lag = lag_min_ / 2; lag <= lag_max_; ++lag) {
-            double xy = 0, xx = 0, yy = 0;
-            for (std::size_t i = 0; i + std::size_t(lag) < n; ++i) {
-                const double x = detrended_[i], y = detrended_[i + std::size_t(lag)];
-                xy += x * y;
-                xx += x * x;
-                yy += y * y;
+            const std::size_t m = n - std::size_t(lag);
+            const float* x = detrended_.data();
+            const float* y = detrended_.data() + lag;
+            float p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+            std::size_t i = 0;
+            for (; i + 4 <= m; i += 4) {
+                p0 += x[i] * y[i];
+                p1 += x[i + 1] * y[i + 1];
+                p2 += x[i + 2] * y[i + 2];
+                p3 += x[i + 3] * y[i + 3];
             }
+            for (; i < m; ++i) p0 += x[i] * y[i];
+            const double xy = double(p0) + p1 + p2 + p3;
+            const double xx = energy_prefix_[m];
+            const double yy = energy_prefix_[n] - energy_prefix_[std::size_t(lag)];
             correlation_[std::size_t(lag)] = xx > 0 && yy > 0 ? float(xy / std::sqrt(xx * yy)) : 0.0f;
         }
         float best = 0;

@@ -79,6 +79,7 @@ private:
     int lag_min_ = 0, lag_max_ = 0;    // pitch range in grid steps
     // Scratch and the previous frame's log spectrum (the only state between frames).
     std::vector<float> log_power_, previous_log_power_, grid_, detrended_, correlation_;
+    std::vector<double> energy_prefix_;
     bool have_previous_ = false, previous_periodic_ = false;
     float previous_max_db_ = 0;
 };
