@@ -334,6 +334,7 @@ struct Server::Impl {
         const bool segments = flag_param(req, "segments");
         const int top_k = top_k_param(req);
         if (top_k < 0) {
+            res.set_header("Connection", "close");  // the body is left unread
             send_error(res, 400, "top_k must be a whole number (0 = every label)");
             return;
         }
