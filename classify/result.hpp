@@ -1,6 +1,10 @@
 #pragma once
-// Result: what emoclass says about one input. Every output (table, jsonl, csv, HTTP JSON) is
-// formatted from this one struct by result_format.
+// Result: what emoclass says about one input. Every output (table, jsonl, csv, HTTP JSON, listen)
+// is formatted from this one struct by result_format.
+//
+// "No speech" is a result, not an error: when no window of the input holds speech (silence, noise,
+// clicks, tones, music; see speech_detector.hpp), has_speech() is false, emotion is empty and
+// probabilities is empty, and every format says "no speech" explicitly.
 #include <string>
 #include <vector>
 
@@ -8,15 +12,15 @@ namespace classify {
 
 struct Segment {
     double start_s = 0, end_s = 0;
-    bool voiced = false;               // unvoiced windows are skipped, not guessed
-    std::vector<float> probabilities;  // empty when unvoiced
+    bool voiced = false;               // holds speech; windows without speech are skipped, not guessed
+    std::vector<float> probabilities;  // empty when the window holds no speech
 };
 
 struct Result {
     std::string file;
     double duration_s = 0;
     std::vector<std::string> labels;   // the model's labels, output order
-    std::string emotion;               // "" when no window held speech
+    std::string emotion;               // "" when no window held speech (has_speech() false)
     float confidence = 0;
     std::vector<float> probabilities;  // mean over voiced windows; empty when none
     std::vector<Segment> segments;
@@ -25,6 +29,7 @@ struct Result {
         for (const auto& s : segments) n += s.voiced ? 1 : 0;
         return n;
     }
+    bool has_speech() const { return voiced_windows() > 0; }
 };
 
 }  // namespace classify

@@ -82,6 +82,14 @@ bool flag_param(const httplib::Request& req, const char* name) {
     return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
+// top_k=K: list only the K most probable labels (0 or absent: all). -1 when malformed.
+int top_k_param(const httplib::Request& req) {
+    if (!req.has_param("top_k")) return 0;
+    const std::string v = req.get_param_value("top_k");
+    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoi(v);
+}
+
 // A counting gate around the analyzers: each analyzer serves one request at a time; at most
 // `max_queue` requests wait for one; anyone beyond that is refused at once (no unbounded queue).
 class AnalyzerGate {
@@ -382,6 +390,12 @@ struct Server::Impl {
     void classify_or_throw(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
                            Answer answer) {
         const bool segments = flag_param(req, "segments");
+        const int top_k = top_k_param(req);
+        if (top_k < 0) {
+            res.set_header("Connection", "close");  // the body is left unread
+            send_error(res, 400, "top_k must be a whole number (0 = every label)");
+            return;
+        }
         const auto started = Clock::now();
         // A body without Content-Length (chunked) is only known to be too large while it is read.
         // Past the limit it is read on and discarded, so that the 413 reaches a client that is
@@ -487,7 +501,7 @@ struct Server::Impl {
             res.set_content(reinterpret_cast<const char*>(figure.data()), figure.size(), "image/png");
             return;
         }
-        send_json(res, 200, to_json(result, segments));
+        send_json(res, 200, to_json(result, segments, -1, top_k));
     }
 };
 

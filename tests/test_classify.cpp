@@ -247,7 +247,7 @@ TEST(ResultFormat, JsonCsvAndTableCarryTheSameNumbers) {
     EXPECT_EQ(j["segments"].size(), 2u);
     EXPECT_TRUE(j["segments"][1]["emotion"].is_null());
     EXPECT_FALSE(json::parse(classify::to_json(r, false)).contains("segments"));
-    EXPECT_EQ(classify::csv_header(r.labels), "file,emotion,confidence,duration_s,voiced_windows,angry,sad");
-    EXPECT_EQ(classify::to_csv_row(r), "\"dir/a,b.wav\",sad,0.750000,3.250,1,0.250000,0.750000");
+    EXPECT_EQ(classify::csv_header(r.labels), "file,emotion,confidence,duration_s,voiced_windows,angry,sad,speech");
+    EXPECT_EQ(classify::to_csv_row(r), "\"dir/a,b.wav\",sad,0.750000,3.250,1,0.250000,0.750000,true");
     EXPECT_NE(classify::to_table_row(r, 20).find("75.0%"), std::string::npos);
 }

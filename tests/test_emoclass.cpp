@@ -62,7 +62,7 @@ TEST(EmoclassCli, EveryFormatParsesBackAndAgrees) {
     std::stringstream ss(c.out);
     std::string header, row;
     std::getline(ss, header);
-    EXPECT_EQ(header, "file,emotion,confidence,duration_s,voiced_windows,angry,disgust,fear,happy,neutral,sad");
+    EXPECT_EQ(header, "file,emotion,confidence,duration_s,voiced_windows,angry,disgust,fear,happy,neutral,sad,speech");
     for (const auto& o : objs) {
         std::getline(ss, row);
         EXPECT_EQ(row.rfind(o["file"].get<std::string>() + "," + o["emotion"].get<std::string>() + ",", 0), 0u) << row;

@@ -21,6 +21,7 @@
 #include "classify/bundle.hpp"
 #include "classify/result_format.hpp"
 #include "classify/server.hpp"
+#include "nonspeech_signals.hpp"
 #include "spectro/error.hpp"
 #include "test_support.hpp"
 
@@ -458,3 +459,32 @@ TEST(Server, StopBeforeServeReturns) {
 }
 
 }  // namespace
+
+TEST(Server, TopKAndNoSpeech) {
+    RunningServer s;
+    auto c = s.client();
+    // top_k=2: the two most probable labels, in the file and in every window, as the formatter has it.
+    const std::string long_clip = wav_bytes(6.0, 4, 160.0);
+    auto r = c->Post("/v1/classify?segments=1&top_k=2", long_clip, "audio/wav");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json got = json::parse(r->body);
+    EXPECT_EQ(got["probabilities"].size(), 2u);
+    for (const auto& seg : got["segments"])
+        if (seg["speech"].get<bool>()) EXPECT_EQ(seg["probabilities"].size(), 2u);
+    static classify::Analyzer analyzer(bundle());
+    const auto ref = analyzer.analyze_bytes(long_clip.data(), long_clip.size(), "<body>");
+    EXPECT_TRUE(json_equal(got, json::parse(classify::to_json(ref, true, -1, 2))));
+    expect_json_error(c->Post("/v1/classify?top_k=two", long_clip, "audio/wav"), 400, "top_k=two");
+    expect_json_error(c->Post("/v1/classify?top_k=-1", long_clip, "audio/wav"), 400, "top_k=-1");
+
+    // A chord is no speech: 200 with speech false, not an error.
+    TempDir tmp;
+    write_audio(tmp / "chord.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, nonspeech::make("chord", 3.0, 16000, 5));
+    r = c->Post("/v1/classify", read_bytes(tmp / "chord.wav"), "audio/wav");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json none = json::parse(r->body);
+    EXPECT_EQ(none["speech"], false);
+    EXPECT_TRUE(none["emotion"].is_null());
+}

@@ -44,7 +44,9 @@ inline std::vector<float> voice_like(double seconds, int rate, unsigned seed = 1
     double phase = 0;
     for (std::size_t i = 0; i < y.size(); ++i) {
         double t = double(i) / rate;
-        double f = f0 * (1.0 + 0.15 * std::sin(2 * M_PI * 0.7 * t));
+        // Intonation: a slow glide plus the faster pitch movement of syllables (the speech detector
+        // takes a harmonic sound that only glides slowly for music).
+        double f = f0 * (1.0 + 0.15 * std::sin(2 * M_PI * 0.7 * t) + 0.08 * std::sin(2 * M_PI * 3.3 * t));
         phase += 2 * M_PI * f / rate;
         double env = 0.5 * (1 - std::cos(2 * M_PI * 4.0 * t)) * 0.3;
         double v = 0;

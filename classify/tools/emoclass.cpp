@@ -45,6 +45,7 @@ struct ClassifyOptions {
     std::vector<std::string> inputs;
     std::string format = "table";
     bool segments = false;
+    int top_k = 0;
     std::string explain;
     int jobs = 0;
     int threads = 0;
@@ -152,16 +153,16 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
             if (output) {
                 if (!output_error.empty()) continue;
                 try {
-                    output->append(classify::to_json(r, true), stamps[i]);
+                    output->append(classify::to_json(r, true, -1, o.top_k), stamps[i]);
                 } catch (const std::exception& e) {
                     output_error = e.what();
                     output_failed = true;
                 }
-            } else if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true).c_str());
-            else if (o.format == "csv") std::printf("%s\n", classify::to_csv_row(r).c_str());
+            } else if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true, -1, o.top_k).c_str());
+            else if (o.format == "csv") std::printf("%s\n", classify::to_csv_row(r, o.top_k).c_str());
             else {
-                std::printf("%s\n", classify::to_table_row(r, file_width).c_str());
-                if (o.segments && r.segments.size() > 1) std::printf("%s", classify::segments_table(r).c_str());
+                std::printf("%s\n", classify::to_table_row(r, file_width, o.top_k).c_str());
+                if (o.segments && r.segments.size() > 1) std::printf("%s", classify::segments_table(r, o.top_k).c_str());
             }
         }
         std::fflush(stdout);
@@ -237,7 +238,8 @@ int main(int argc, char** argv) {
     ClassifyOptions co;
     app.add_option("inputs", co.inputs, "audio files or folders (a .png from spectro-dump is classified as is)");
     app.add_option("-f,--format", co.format, "table | jsonl | csv")->check(CLI::IsMember({"table", "jsonl", "csv"}))->capture_default_str();
-    app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence)");
+    app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence, probabilities)");
+    app.add_option("--top-k", co.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
     app.add_option("--explain", co.explain, "single input: write a figure with spectrogram, probabilities, timeline");
     app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]");
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
@@ -284,7 +286,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"s16le", "s32le", "f32le", "u8"}))->capture_default_str();
     listen->add_option("-f,--format", lo.output_format, "text | jsonl")->check(CLI::IsMember({"text", "jsonl"}))->capture_default_str();
     listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]");
-    listen->add_flag("--show-silence", lo.show_silence, "also print windows skipped as silence");
+    listen->add_flag("--show-silence", lo.show_silence, "also print windows skipped for holding no speech");
+    listen->add_option("--top-k", lo.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
 
     try {
         app.parse(argc, argv);

@@ -227,18 +227,23 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
     std::size_t frames_in = 0;  // input sample frames so far
     classify::Result one;       // the formatter's view of one window
     one.labels = bundle.labels;
+    std::size_t speech_windows = 0;
+    auto print_segment = [&](const classify::Segment& s) {
+        if (jsonl) {
+            std::printf("%s\n", classify::segment_to_json(bundle.labels, s, true, o.top_k).c_str());
+        } else {
+            one.segments.assign(1, s);
+            std::fputs(classify::segments_table(one, o.top_k).c_str(), stdout);
+        }
+        std::fflush(stdout);
+    };
     auto print = [&](const classify::Segment& seg) {
+        speech_windows += seg.voiced ? 1 : 0;
         if (!seg.voiced && !o.show_silence) return;
         classify::Segment s = seg;
         // As the file path does: a window never ends after the audio that has arrived.
         s.end_s = std::min(s.end_s, double(frames_in) / o.rate);
-        if (jsonl) {
-            std::printf("%s\n", classify::segment_to_json(bundle.labels, s).c_str());
-        } else {
-            one.segments.assign(1, s);
-            std::fputs(classify::segments_table(one).c_str(), stdout);
-        }
-        std::fflush(stdout);
+        print_segment(s);
     };
     classify::WindowStream windows(classifier, hop_s, print);
     spectro::MelStream mel(bundle.spectro, o.rate);
@@ -288,6 +293,13 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
         return 0;
     }
     windows.finish();
+    if (speech_windows == 0 && !o.show_silence) {
+        // The whole stream held no speech: one explicit "no speech" line for all of it, in the
+        // same shape as the window lines (with --show-silence every window already said so).
+        classify::Segment all;
+        all.end_s = double(frames_in) / o.rate;
+        print_segment(all);
+    }
     return 0;
 }
 

@@ -15,7 +15,8 @@ struct ListenOptions {
     std::string sample_format = "s16le";  // s16le | s32le | f32le | u8
     std::string output_format = "text";   // text | jsonl
     double hop_s = 0;               // <= 0: bundle default
-    bool show_silence = false;      // also print windows skipped as silence
+    bool show_silence = false;      // also print windows skipped for holding no speech
+    int top_k = 0;                  // probabilities listed per window (0: all)
 };
 
 // Returns the exit code (0 on clean end of stream or Ctrl-C, 1 on input errors).
