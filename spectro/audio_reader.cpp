@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "spectro/error.hpp"
@@ -80,9 +81,22 @@ struct AudioReader::Impl {
         if (file) sf_close(file);
     }
 
-    void check_opened() {
+    // A failed open leaves its reason only in libsndfile's process-wide error, which a
+    // concurrent open in another thread overwrites: open and read that reason under one lock.
+    template <typename Open>
+    void open_checked(Open open) {
+        static std::mutex open_mutex;
+        std::string reason;
+        {
+            std::lock_guard<std::mutex> lock(open_mutex);
+            file = open();
+            if (!file) reason = sf_strerror(nullptr);
+        }
+        check_opened(reason);
+    }
+
+    void check_opened(std::string reason) {
         if (!file) {
-            std::string reason = sf_strerror(nullptr);
             if (reason.find("unknown format") != std::string::npos ||
                 reason.find("Format not recognised") != std::string::npos ||
                 reason.find("not recognised") != std::string::npos)
@@ -113,8 +127,7 @@ AudioReader AudioReader::open_file(const std::string& path) {
     FILE* probe = std::fopen(path.c_str(), "rb");
     if (!probe) throw Error(path, std::strerror(errno));
     std::fclose(probe);
-    impl->file = sf_open(path.c_str(), SFM_READ, &impl->info);
-    impl->check_opened();
+    impl->open_checked([&] { return sf_open(path.c_str(), SFM_READ, &impl->info); });
     return AudioReader(std::move(impl));
 }
 
@@ -124,8 +137,7 @@ AudioReader AudioReader::open_memory(const void* data, std::size_t size, const s
     if (size == 0) throw Error(name, "empty input");
     impl->memory = std::make_unique<MemoryFile>(
         MemoryFile{static_cast<const unsigned char*>(data), sf_count_t(size)});
-    impl->file = sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get());
-    impl->check_opened();
+    impl->open_checked([&] { return sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get()); });
     return AudioReader(std::move(impl));
 }
 

@@ -63,7 +63,7 @@ Image render_window(const MelMatrix& mel, const FrameWindow& window, const Spect
                 const std::size_t col = window.offset + f;
                 for (std::size_t m = 0; m < n_mels; ++m) {
                     double v = std::floor((double(db[f * n_mels + m]) + settings.top_db) * scale + 0.5);
-                    v = std::clamp(v, 0.0, 255.0);
+                    v = std::isnan(v) ? 0.0 : std::clamp(v, 0.0, 255.0);  // a NaN cast to a byte is undefined
                     const std::size_t row = n_mels - 1 - m;  // low frequencies at the bottom
                     levels[row * std::size_t(width) + col] = std::uint8_t(v);
                 }

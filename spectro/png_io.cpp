@@ -1,7 +1,9 @@
 #include "spectro/png_io.hpp"
 
 #include <png.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "spectro/atomic_file.hpp"
@@ -109,6 +111,11 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
 }
 
 Image read_png(const std::string& path) {
+    // A FIFO (or device) named x.png would block the read forever.
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not a PNG file");
+    if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
     const std::string bytes = read_file(path);
     return decode_png(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path);
 }
