@@ -203,7 +203,13 @@ int main(int argc, char** argv) {
     serve->add_option("--max-body", so.max_body_bytes, "largest accepted body, bytes")->capture_default_str();
     serve->add_option("--workers", so.workers, "analyses at once [default: cores]");
     serve->add_option("--queue", so.max_queue, "requests allowed to wait beyond the workers [default: workers]");
-    serve->add_option("--timeout", so.request_timeout_s, "read/write timeout per request, s")->capture_default_str();
+    serve->add_option("--timeout", so.request_timeout_s, "whole-request deadline (headers and body), s")->capture_default_str();
+    serve->add_option("--max-connections", so.max_connections, "open connections, all clients")->capture_default_str();
+    serve->add_option("--max-connections-per-ip", so.max_connections_per_ip, "open connections from one address")
+        ->capture_default_str();
+    serve->add_option("--max-inflight-body", so.max_inflight_body_bytes, "bytes of request bodies in flight, all requests")
+        ->capture_default_str();
+    serve->add_option("--max-header-bytes", so.max_header_bytes, "request line and headers, bytes")->capture_default_str();
 
     tools::ListenOptions lo;
     auto* listen = app.add_subcommand("listen", "live audio: raw PCM on stdin or an ALSA device");
