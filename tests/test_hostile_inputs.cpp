@@ -2,7 +2,9 @@
 // wrongly. Every one must now give a one-line "FILE: reason" (or a clean result) and the rest of a
 // batch must still be done.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <map>
@@ -11,9 +13,12 @@
 #include <thread>
 
 #include "classify/bundle.hpp"
+#include "classify/onnx_check.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
+#include "spectro/image.hpp"
 #include "spectro/mel_spectrogram.hpp"
+#include "spectro/npy_io.hpp"
 #include "spectro/png_io.hpp"
 #include "test_support.hpp"
 
@@ -190,4 +195,150 @@ TEST(HostileInputs, ConcurrentOpenErrorsKeepTheirOwnReason) {
         });
     for (auto& th : threads) th.join();
     EXPECT_EQ(wrong.load(), 0);
+}
+
+namespace {
+// Peak resident memory (MB) of a command run in a child process, and its exit code.
+std::pair<double, int> peak_rss_mb(const std::string& command) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", (command + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    int status = 0;
+    rusage usage{};
+    wait4(pid, &status, 0, &usage);
+    return {double(usage.ru_maxrss) / 1024.0, WIFEXITED(status) ? WEXITSTATUS(status) : 128};
+}
+
+// A long 16 kHz recording, written in 10 s pieces (the test never holds it whole).
+void write_long_wav(const std::string& path, int minutes) {
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+    ASSERT_NE(f, nullptr);
+    for (int piece = 0; piece < minutes * 6; ++piece) {
+        const auto y = voice_like(10.0, 16000, unsigned(piece + 1), 110.0 + piece % 7 * 10);
+        sf_writef_float(f, y.data(), sf_count_t(y.size()));
+    }
+    sf_close(f);
+}
+}  // namespace
+
+// The PNG of a file kept its whole mel matrix (a 5 h file peaked at 535 MB); now only the frames
+// the clip policy can pick are held, and the image is the same.
+TEST(HostileInputs, ImageOfAFileKeepsOnlyTheFramesItShows) {
+    TempDir tmp;
+    write_audio(tmp / "short.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_audio(tmp / "mid.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, voice_like(9.3, 44100, 3));
+    write_audio(tmp / "long.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 22050, 1, voice_like(47.0, 22050, 5));
+    for (const char* name : {"short.wav", "mid.wav", "long.flac"})
+        for (auto policy : {spectro::ClipPolicy::Center, spectro::ClipPolicy::Start, spectro::ClipPolicy::Loudest})
+            for (bool center : {true, false}) {
+                spectro::SpectroSettings s;
+                s.image.clip_policy = policy;
+                s.center = center;
+                const auto whole = spectro::render_image(spectro::mel_from_file(tmp / name, s), s);
+                const auto kept = spectro::image_from_file(tmp / name, s);
+                EXPECT_EQ(kept.pixels, whole.pixels) << name << " policy " << int(policy) << " center " << center;
+            }
+}
+
+TEST(HostileInputs, SpectroDumpMemoryDoesNotGrowWithTheRecording) {
+    TempDir tmp;
+    write_long_wav(tmp / "long.wav", 30);  // 30 min: 90,000 frames, a 46 MB mel matrix
+    auto [png_mb, png_rc] = peak_rss_mb(kDump + " " + (tmp / "long.wav") + " -o " + (tmp / "png"));
+    ASSERT_EQ(png_rc, 0);
+    auto [raw_mb, raw_rc] = peak_rss_mb(kDump + " --raw " + (tmp / "long.npy") + " " + (tmp / "long.wav"));
+    ASSERT_EQ(raw_rc, 0);
+    std::printf("spectro-dump of 30 min: PNG peak %.1f MB, --raw peak %.1f MB\n", png_mb, raw_mb);
+    EXPECT_LT(png_mb, 40.0);          // was ~46 MB of mel values on top of the program
+    EXPECT_LT(raw_mb, 46.0 + 40.0);   // one copy of the mel matrix (was four)
+    const auto npy = spectro::read_npy(tmp / "long.npy");
+    EXPECT_EQ(npy.rows, 128u);
+    EXPECT_EQ(npy.cols, 1u + 30u * 60u * 16000u / 320u);
+
+    // A matrix that cannot fit names the file instead of a bare "std::bad_alloc".
+    auto r = run("ulimit -v 300000; " + kDump + " --hop-length 1 --raw " + (tmp / "x.npy") + " " + (tmp / "long.wav"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("long.wav: out of memory"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(tmp / "x.npy"));
+}
+
+// OpenCV 4.6's ONNX importer trusts sizes written in the file (a crafted model made it read past
+// its buffer). Each crafted model.onnx below must be refused, naming the reason, before OpenCV
+// sees it; the real tiny model still loads.
+TEST(HostileInputs, CraftedOnnxIsRefusedBeforeOpenCV) {
+    TempDir tmp;
+    const std::string script = tmp / "craft.py";
+    write_bytes(script, R"PY(
+import sys, onnx
+from onnx import helper
+src, out = sys.argv[1], sys.argv[2]
+def save(m, name): onnx.save(m, out + "/" + name)
+m = onnx.load(src)
+init = next(t for t in m.graph.initializer if t.raw_data)
+init.dims[0] = init.dims[0] * 4 + 1          # dims say more than raw_data holds
+save(m, "short_raw.onnx")
+m = onnx.load(src)
+m.graph.node[0].op_type = "Loop"            # an operator outside the list
+save(m, "loop.onnx")
+m = onnx.load(src)
+t = next(t for t in m.graph.initializer if t.raw_data)
+t.data_location = onnx.TensorProto.EXTERNAL  # data from another file
+t.ClearField("raw_data")
+e = t.external_data.add(); e.key = "location"; e.value = "/etc/passwd"
+save(m, "external.onnx")
+m = onnx.load(src)
+t = next(t for t in m.graph.initializer if t.raw_data)
+import numpy as np
+n = int(np.prod(t.dims))
+t.ClearField("raw_data"); t.float_data.extend([0.5] * (n - 3))  # 3 values short
+save(m, "short_floats.onnx")
+data = open(src, "rb").read()
+open(out + "/truncated.onnx", "wb").write(data[: len(data) // 2])
+)PY");
+    auto made = run(std::string(PYTHON3_BIN) + " " + script + " " + kTiny + "/model.onnx " + tmp.path());
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const std::string good = read_bytes(kTiny + "/model.onnx");
+    EXPECT_NO_THROW(classify::check_onnx_model(good, "model.onnx"));
+    const std::pair<const char*, const char*> cases[] = {
+        {"short_raw.onnx", "bytes but its type and dims need"},
+        {"loop.onnx", "operator 'Loop'"},
+        {"external.onnx", "external file"},
+        {"short_floats.onnx", "values but its dims need"},
+        {"truncated.onnx", "malformed protobuf"},
+    };
+    for (const auto& [file, expect] : cases) {
+        try {
+            classify::check_onnx_model(read_bytes(tmp / file), file);
+            ADD_FAILURE() << file << " was not refused";
+        } catch (const spectro::Error& e) {
+            EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << file << ": " << e.what();
+        }
+    }
+    // Through the tool: a bundle with the crafted model is one line, exit 1.
+    fs::create_directories(tmp / "b");
+    fs::copy_file(tmp / "short_raw.onnx", tmp / "b/model.onnx");
+    fs::copy_file(kTiny + "/model.json", tmp / "b/model.json");
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    auto r = run(kBin + " --model " + (tmp / "b") + " " + (tmp / "a.wav"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("model.onnx: refused before loading"), std::string::npos) << r.err;
+}
+
+// --hop 0 and --hop -1 were accepted; a single failing input printed no closing summary.
+TEST(HostileInputs, FirstHourUsageErrors) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    for (const char* hop : {"0", "-1"}) {
+        EXPECT_EQ(run(kBin + kModel + "--hop " + hop + " " + (tmp / "a.wav")).exit_code, 2) << hop;
+        EXPECT_EQ(run(kBin + kModel + "eval --hop " + hop + " " + tmp.path()).exit_code, 2) << hop;
+    }
+    EXPECT_EQ(run(kBin + kModel + "--hop 0.5 " + (tmp / "a.wav")).exit_code, 0);
+    auto lone = run(kBin + kModel + (tmp / "missing.wav"));
+    EXPECT_EQ(lone.exit_code, 1);
+    EXPECT_NE(lone.err.find("1 failed"), std::string::npos) << lone.err;
 }

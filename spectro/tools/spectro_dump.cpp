@@ -8,6 +8,7 @@
 #include "dataset_dump.hpp"
 #include "progress.hpp"
 #include "spectro/audio_reader.hpp"
+#include "spectro/db.hpp"
 #include "spectro/error.hpp"
 #include "spectro/figure.hpp"
 #include "spectro/image.hpp"
@@ -39,10 +40,15 @@ std::string describe(const spectro::SpectroSettings& s) {
 
 // One input, one output. Throws spectro::Error on any failure; nothing partial is left.
 void dump_one(const std::string& input, const std::string& output, bool inspect, const spectro::SpectroSettings& s) {
+    if (!inspect) {
+        // Only the frames the image can show are kept: memory does not grow with the recording.
+        spectro::write_png(output, spectro::image_from_file(input, s));
+        return;
+    }
     spectro::AudioInfo info;
     auto mel = spectro::mel_from_file(input, s, &info);
     if (mel.frames() == 0) throw spectro::Error(input, "shorter than one STFT frame (center is off)");
-    if (inspect) {
+    {
         spectro::InspectionFigure fig;
         fig.title = fs::path(input).filename().string();
         char dur[64];
@@ -51,8 +57,6 @@ void dump_one(const std::string& input, const std::string& output, bool inspect,
         fig.mel = &mel;
         fig.settings = s;
         spectro::write_inspection_figure(output, fig);
-    } else {
-        spectro::write_png(output, spectro::render_image(mel, s));
     }
 }
 
@@ -196,10 +200,19 @@ int main(int argc, char** argv) {
         try {
             auto mel = spectro::mel_from_file(inputs[0], s);
             if (mel.frames() == 0) throw spectro::Error(inputs[0], "shorter than one STFT frame (center is off)");
-            auto db = spectro::db_matrix_mel_major(mel, s);
-            spectro::write_npy(raw_path, db.data(), std::size_t(mel.n_mels), mel.frames());
-        } catch (const std::exception& e) {
+            // dB in place and a transposing write: the mel matrix is the only copy held (it was
+            // four: mel, dB, transpose, encoded file).
+            spectro::to_db_ref_max(mel.values.data(), mel.values.size(), s.power, s.top_db);
+            spectro::write_npy_transposed(raw_path, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
+        } catch (const spectro::Error& e) {
             std::fprintf(stderr, "error: %s\n", e.what());
+            return 1;
+        } catch (const std::bad_alloc&) {
+            std::fprintf(stderr, "error: %s: out of memory for its %d-band mel matrix (a larger --hop-length needs less)\n",
+                         inputs[0].c_str(), s.n_mels);
+            return 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s: %s\n", inputs[0].c_str(), e.what());
             return 1;
         }
         if (out_dir.empty()) return 0;
@@ -228,8 +241,10 @@ int main(int argc, char** argv) {
             try {
                 if (!overwrite && fs::exists(outputs[i])) skipped[i] = 1;
                 else dump_one(inputs[i], outputs[i], inspect, s);
-            } catch (const std::exception& e) {
+            } catch (const spectro::Error& e) {
                 errors[i] = e.what();
+            } catch (const std::exception& e) {
+                errors[i] = inputs[i] + ": " + (dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what());
             }
         }
         progress.tick(!errors[i].empty());
