@@ -268,6 +268,15 @@ struct Server::Impl {
     }
 
     void classify_or_throw(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+        if (req.has_param("segments") && !flag_param(req, "segments")) {
+            std::string v = req.get_param_value("segments");
+            std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+            if (v != "0" && v != "false" && v != "no" && v != "off") {
+                res.set_header("Connection", "close");  // the body is not read
+                send_error(res, 400, "segments must be 1/true/yes/on or 0/false/no/off, not '" + v + "'");
+                return;
+            }
+        }
         const bool segments = flag_param(req, "segments");
         const auto started = Clock::now();
         // A body without Content-Length (chunked) is only known to be too large while it is read.

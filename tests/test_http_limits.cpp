@@ -404,8 +404,21 @@ TEST(HttpLimits, AbuseLeavesHealthAndClassifyAnswering) {
     EXPECT_GT(classify_total, 0);
     EXPECT_LT(slowest, 5.0);
     EXPECT_GT(refusals_seen.load(), 0);
-    if (duration >= 6) EXPECT_GT(slow_cut.load(), 0);  // the 5 s deadline cut the slow ones
+    if (duration >= 6) {
+        EXPECT_GT(slow_cut.load(), 0);  // the 5 s deadline cut the slow ones
+    }
     EXPECT_LT(rss_peak.load(), kRssBoundMb);
     ASSERT_TRUE(final_check);
     EXPECT_EQ(final_check->status, 200);
+}
+
+TEST(HttpLimits, UnknownSegmentsValueIs400) {
+    ServeProcess s({});
+    auto r = s.client()->Post("/v1/classify?segments=maybe", wav_bytes(1.0), "audio/wav");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_NE(r->body.find("segments must be"), std::string::npos) << r->body;
+    r = s.client()->Post("/v1/classify?segments=off", wav_bytes(1.0), "audio/wav");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
 }

@@ -145,7 +145,7 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
             return 1;
         }
     }
-    if (files.size() > 1 && !o.quiet)
+    if ((files.size() > 1 || failed) && !o.quiet)  // a lone failure gets its summary too
         std::fprintf(stderr, "emoclass: %zu files, %zu failed, %.1fs\n", files.size(), failed, progress.elapsed_s());
     return failed ? 1 : 0;
 }
@@ -178,7 +178,8 @@ int main(int argc, char** argv) {
     app.add_option("-f,--format", co.format, "table | jsonl | csv")->check(CLI::IsMember({"table", "jsonl", "csv"}))->capture_default_str();
     app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence)");
     app.add_option("--explain", co.explain, "single input: write a figure with spectrogram, probabilities, timeline");
-    app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]");
+    app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]")
+        ->check(CLI::PositiveNumber);
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
     app.add_option("--threads", co.threads, "OpenCV threads per inference [default: all with 1 job, else 1]");
     app.add_flag("-q,--quiet", co.quiet, "no progress output");
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
     eval->add_option("--confusion-png", eo.confusion_png, "draw the confusion matrix");
     eval->add_option("--predictions", eo.predictions_jsonl, "also write every file's result as jsonl");
     eval->add_option("-j,--jobs", eo.jobs, "files in parallel")->capture_default_str();
-    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio");
+    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio")->check(CLI::PositiveNumber);
     eval->add_flag("-q,--quiet", [&](std::int64_t) { eo.progress = false; }, "no progress output");
     eo.jobs = spectro::default_jobs();
 
@@ -220,7 +221,7 @@ int main(int argc, char** argv) {
     listen->add_option("--sample-format", lo.sample_format, "s16le | s32le | f32le | u8")
         ->check(CLI::IsMember({"s16le", "s32le", "f32le", "u8"}))->capture_default_str();
     listen->add_option("-f,--format", lo.output_format, "text | jsonl")->check(CLI::IsMember({"text", "jsonl"}))->capture_default_str();
-    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]");
+    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]")->check(CLI::PositiveNumber);
     listen->add_flag("--show-silence", lo.show_silence, "also print windows skipped as silence");
 
     try {
