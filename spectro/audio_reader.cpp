@@ -101,6 +101,10 @@ struct AudioReader::Impl {
                 reason.find("Format not recognised") != std::string::npos ||
                 reason.find("not recognised") != std::string::npos)
                 reason = "not a recognised audio format (" + reason + ")";
+            // libsndfile's MPEG probe fails on bytes that are no MP3 with this code, although the
+            // file was checked to exist and be regular (or is memory): say what it means.
+            else if (reason.find("File does not exist or is not a regular file") != std::string::npos)
+                reason = "not a recognised audio format (no decoder accepted the data)";
             throw Error(name, reason);
         }
         if (info.channels < 1) throw Error(name, "no audio channels");
