@@ -296,6 +296,7 @@ struct Server::Impl {
         std::string audio;
         std::string name = "<body>";
         bool ok = false;
+        bool from_form_field = false;  // a multipart form without a file part
         if (req.is_multipart_form_data()) {
             std::string any_content, any_name;
             bool have_file = false, have_any = false;
@@ -326,6 +327,7 @@ struct Server::Impl {
                 return;
             }
             if (ok && !have_file) {
+                from_form_field = true;
                 audio.swap(any_content);
                 name = any_name.empty() ? std::string("<form field>") : any_name;
             }
@@ -367,7 +369,10 @@ struct Server::Impl {
         try {
             result = lease.get()->analyze_bytes(audio.data(), audio.size(), name);
         } catch (const spectro::Error& e) {
-            send_error(res, 400, e.reason());
+            if (from_form_field)
+                send_error(res, 400, "the form has no file part, and its field '" + name + "' is not audio (" + e.reason() +
+                                         "): send the audio as a file field, e.g. -F audio=@clip.wav");
+            else send_error(res, 400, e.reason());
             return;
         }
         send_json(res, 200, to_json(result, segments));

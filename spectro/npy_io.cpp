@@ -1,6 +1,8 @@
 #include "spectro/npy_io.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <regex>
 
@@ -52,6 +54,18 @@ void write_npy_transposed(const std::string& path, const float* values, std::siz
             }
         }
     });
+}
+
+void write_npy_transposed(std::FILE* out, const float* values, std::size_t rows, std::size_t cols) {
+    // A stream cannot be written at offsets: one output row at a time, gathered.
+    const std::string header = npy_header(cols, rows);
+    bool ok = std::fwrite(header.data(), 1, header.size(), out) == header.size();
+    std::vector<float> row(rows);
+    for (std::size_t c = 0; c < cols && ok; ++c) {
+        for (std::size_t r = 0; r < rows; ++r) row[r] = values[r * cols + c];
+        ok = std::fwrite(row.data(), sizeof(float), rows, out) == rows;
+    }
+    if (!ok || std::fflush(out) != 0) throw Error("-", std::string("cannot write: ") + std::strerror(errno));
 }
 
 NpyMatrix read_npy(const std::string& path) {

@@ -342,6 +342,19 @@ TEST(HostileInputs, FirstHourUsageErrors) {
         EXPECT_EQ(run(kBin + kModel + "eval --hop " + hop + " " + tmp.path()).exit_code, 2) << hop;
     }
     EXPECT_EQ(run(kBin + kModel + "--hop 0.5 " + (tmp / "a.wav")).exit_code, 0);
+    // "-" is standard input for emoclass and standard output for spectro-dump --raw.
+    auto piped = run("cat " + (tmp / "a.wav") + " | " + kBin + kModel + "--format jsonl -");
+    ASSERT_EQ(piped.exit_code, 0) << piped.err;
+    EXPECT_EQ(json::parse(piped.out)["file"], "-");
+    auto from_file = run(kBin + kModel + "--format jsonl " + (tmp / "a.wav"));
+    auto a = json::parse(from_file.out), b = json::parse(piped.out);
+    a.erase("file");
+    b.erase("file");
+    EXPECT_EQ(a, b);
+    ASSERT_EQ(run(kDump + " --raw " + (tmp / "a.npy") + " " + (tmp / "a.wav")).exit_code, 0);
+    auto to_stdout = run(kDump + " --raw - " + (tmp / "a.wav"));
+    ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+    EXPECT_TRUE(to_stdout.out == read_bytes(tmp / "a.npy")) << to_stdout.out.size() << " bytes on stdout";
     auto lone = run(kBin + kModel + (tmp / "missing.wav"));
     EXPECT_EQ(lone.exit_code, 1);
     EXPECT_NE(lone.err.find("1 failed"), std::string::npos) << lone.err;

@@ -422,3 +422,12 @@ TEST(HttpLimits, UnknownSegmentsValueIs400) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
 }
+
+// A form without a file part was answered "not a recognised audio format".
+TEST(HttpLimits, MultipartWithoutAFilePartSaysSo) {
+    ServeProcess s({});
+    auto r = s.client()->Post("/v1/classify", httplib::MultipartFormDataItems{{"comment", "hello", "", "text/plain"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_NE(r->body.find("the form has no file part"), std::string::npos) << r->body;
+}

@@ -5,9 +5,12 @@
 //   emoclass listen -                       live PCM stream, one line per window
 // Results on stdout, everything else on stderr; exit 0 ok, 1 some input failed, 2 usage.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -87,6 +90,11 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
         std::fprintf(stderr, "emoclass: --explain takes exactly one input\n");
         return 2;
     }
+    // "-" is standard input (read whole: the decoders need to seek), at most once.
+    if (std::count(files.begin(), files.end(), "-") > 1 || (!o.explain.empty() && files[0] == "-")) {
+        std::fprintf(stderr, "emoclass: '-' (standard input) may be given once, and not with --explain\n");
+        return 2;
+    }
     const int jobs = std::max(1, std::min<int>(o.jobs > 0 ? o.jobs : spectro::default_jobs(), int(files.size())));
     classify::AnalyzeOptions ao;
     ao.hop_s = o.hop_s;
@@ -125,7 +133,12 @@ int run_classify(const classify::ModelBundle& bundle, const ClassifyOptions& o) 
     };
     spectro::parallel_for_workers(files.size(), jobs, [&](std::size_t i, int worker) {
         try {
-            results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);
+            if (files[i] == "-") {
+                const std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+                results[i] = pool[std::size_t(worker)]->analyze_bytes(bytes.data(), bytes.size(), "-");
+            } else {
+                results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);
+            }
         } catch (const std::exception& e) {
             errors[i] = e.what();
         }
@@ -174,7 +187,7 @@ int main(int argc, char** argv) {
     app.add_option("-m,--model", model_dir, "model bundle folder (model.onnx + model.json) [default: shipped model]");
 
     ClassifyOptions co;
-    app.add_option("inputs", co.inputs, "audio files or folders (a .png from spectro-dump is classified as is)");
+    app.add_option("inputs", co.inputs, "audio files or folders, - for standard input (a .png from spectro-dump is classified as is)");
     app.add_option("-f,--format", co.format, "table | jsonl | csv")->check(CLI::IsMember({"table", "jsonl", "csv"}))->capture_default_str();
     app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence)");
     app.add_option("--explain", co.explain, "single input: write a figure with spectrogram, probabilities, timeline");

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     app.add_option("inputs", inputs, "audio files (any format libsndfile reads)");
     app.add_option("-o,--output", out_dir, "output directory (created if missing)");
     app.add_flag("--inspect", inspect, "write the inspection figure (axes, colorbar, title) instead of the model input");
-    app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy");
+    app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy (- for standard output)");
     app.add_option("--dataset", dataset_roots, "dataset mode: corpus roots to label, split and dump")->expected(1, -1);
     app.add_option("--settings", settings_file, "load spectrogram settings from a spectro.json");
 
@@ -203,7 +203,8 @@ int main(int argc, char** argv) {
             // dB in place and a transposing write: the mel matrix is the only copy held (it was
             // four: mel, dB, transpose, encoded file).
             spectro::to_db_ref_max(mel.values.data(), mel.values.size(), s.power, s.top_db);
-            spectro::write_npy_transposed(raw_path, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
+            if (raw_path == "-") spectro::write_npy_transposed(stdout, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
+            else spectro::write_npy_transposed(raw_path, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
         } catch (const spectro::Error& e) {
             std::fprintf(stderr, "error: %s\n", e.what());
             return 1;
