@@ -100,10 +100,17 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
     img.channels = int(png_get_channels(png, info));
     if (img.channels != 1 && img.channels != 3) png_error(png, "unsupported channel layout");
     if (std::size_t(img.width) * img.height > (1u << 26)) png_error(png, "image too large");
+    // The buffers are made with no libpng call pending, then a fresh jump point guards the pixel
+    // reads: a png_error() longjmp must neither skip a C++ object's destructor nor find one
+    // changed since its setjmp (the rows vector leaked on every corrupt image data).
     img.pixels.resize(std::size_t(img.width) * img.height * img.channels);
     std::vector<png_bytep> rows(std::size_t(img.height));
     for (int y = 0; y < img.height; ++y)
         rows[std::size_t(y)] = img.pixels.data() + std::size_t(y) * img.width * img.channels;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        throw Error(name, "corrupt PNG: " + reason);
+    }
     png_read_image(png, rows.data());
     png_read_end(png, nullptr);
     png_destroy_read_struct(&png, &info, nullptr);
