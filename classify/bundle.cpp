@@ -1,5 +1,7 @@
 #include "classify/bundle.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -66,6 +68,33 @@ TrainingData read_training_data(const json& td, const std::string& file) {
     return out;
 }
 
+// A manifest is a few KB; these bound what a hostile one can cost before it is refused.
+constexpr std::size_t kMaxManifestBytes = 1 << 20;
+constexpr int kMaxManifestDepth = 32;
+
+// Deepest [ / { nesting outside strings: refused before parsing, as a deep document costs stack
+// in the parser's callers (dump, copies) even where the parser itself does not recurse.
+int nesting_depth(const std::string& text) {
+    int depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+ModelBundle parse_checked(const std::string& text, const std::string& dir, const std::string& file);
+
 }  // namespace
 
 std::string TrainingData::split_of(const std::string& corpus, const std::string& speaker) const {
@@ -78,6 +107,21 @@ std::string TrainingData::split_of(const std::string& corpus, const std::string&
 
 ModelBundle parse_bundle_json(const std::string& text, const std::string& dir) {
     const std::string file = dir + "/model.json";
+    if (text.size() > kMaxManifestBytes)
+        fail(file, "larger than " + std::to_string(kMaxManifestBytes) + " bytes (a manifest is a few KB)");
+    if (nesting_depth(text) > kMaxManifestDepth)
+        fail(file, "nested deeper than " + std::to_string(kMaxManifestDepth) + " levels");
+    try {
+        return parse_checked(text, dir, file);
+    } catch (const json::exception& e) {
+        // A value of the wrong type anywhere (e.g. "format": 1): one line, never an abort.
+        fail(file, std::string("unexpected value (") + e.what() + ")");
+    }
+}
+
+namespace {
+
+ModelBundle parse_checked(const std::string& text, const std::string& dir, const std::string& file) {
     json j;
     try {
         j = json::parse(text);
@@ -86,7 +130,8 @@ ModelBundle parse_bundle_json(const std::string& text, const std::string& dir) {
     }
     if (!j.is_object()) fail(file, "must be a JSON object");
     if (j.value("format", std::string()) != "emoclass-model") fail(file, "not an emoclass model manifest (format)");
-    const int version = need(j, "format_version", file, json::value_t::number_integer, "an integer").get<int>();
+    // 64-bit read: 4294967297 must not wrap to 1.
+    const auto version = need(j, "format_version", file, json::value_t::number_integer, "an integer").get<std::int64_t>();
     if (version != 1) fail(file, "unknown format_version " + std::to_string(version) + " (this emoclass reads 1)");
 
     ModelBundle b;
@@ -151,11 +196,15 @@ ModelBundle parse_bundle_json(const std::string& text, const std::string& dir) {
     return b;
 }
 
+}  // namespace
+
 ModelBundle load_bundle(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir, "model bundle directory not found");
     const std::string json_path = dir + "/model.json";
     if (!fs::is_regular_file(json_path, ec)) fail(json_path, "missing (a bundle is model.onnx + model.json)");
+    if (fs::file_size(json_path, ec) > kMaxManifestBytes)
+        fail(json_path, "larger than " + std::to_string(kMaxManifestBytes) + " bytes (a manifest is a few KB)");
     ModelBundle b = parse_bundle_json(spectro::read_file(json_path), dir);
     if (!fs::is_regular_file(b.onnx_path(), ec)) fail(b.onnx_path(), "missing");
     return b;

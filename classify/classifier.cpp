@@ -7,6 +7,7 @@
 #include <opencv2/dnn/shape_utils.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "classify/onnx_check.hpp"
 #include "classify/silu_fusion.hpp"
 #include "spectro/error.hpp"
 #include "spectro/read_file.hpp"
@@ -60,6 +61,8 @@ Classifier::Classifier(const ModelBundle& bundle) : impl_(std::make_unique<Impl>
     impl_->bundle = bundle;
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // the library never prints
     std::string onnx = spectro::read_file(bundle.onnx_path());
+    // OpenCV's importer trusts the sizes in the file (classify/onnx_check.hpp): check first.
+    check_onnx_model(onnx, bundle.onnx_path());
     // SiLU as OpenCV's fused Swish layer: same function, a quarter less inference time here
     // (docs/benchmarks.md). The file on disk stays standard ONNX.
     const SiluFusion fusion = fuse_silu(onnx);

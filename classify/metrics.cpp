@@ -106,7 +106,7 @@ std::string report_json(const EvalReport& r, int indent) {
         for (const auto& row : r.confusion) col.push_back(row.back());
         return col;
     }();
-    return j.dump(indent);
+    return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);  // names need not be UTF-8
 }
 
 }  // namespace classify

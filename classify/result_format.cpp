@@ -99,7 +99,9 @@ std::string to_json(const Result& r, bool with_segments, int indent, int top_k) 
         for (const auto& s : r.segments) segs.push_back(segment_json(r.labels, s, true, top_k));
         j["segments"] = segs;
     }
-    return j.dump(indent);
+    // A file name need not be UTF-8 (Linux names are bytes) but JSON text must be: invalid bytes
+    // become U+FFFD instead of aborting the whole output (docs/formats.md).
+    return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 std::string segment_to_json(const std::vector<std::string>& labels, const Segment& s, bool with_probabilities,

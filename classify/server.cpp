@@ -21,6 +21,7 @@
 
 #include "classify/analyzer.hpp"
 #include "classify/explain.hpp"
+#include "classify/http_listener.hpp"
 #include "classify/result_format.hpp"
 #include "classify/web_assets.hpp"
 #include "spectro/audio_reader.hpp"
@@ -32,11 +33,10 @@ namespace {
 using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
-// httplib threads beyond workers + max_queue: they answer 503 (and GET /healthz) while every
-// worker is busy and the queue is full, and absorb idle keep-alive connections.
-constexpr int kSpareThreads = 8;
-
-std::string error_body(const std::string& message) { return json{{"error", message}}.dump(); }
+// Error messages can carry a client's file name, which need not be UTF-8.
+std::string error_body(const std::string& message) {
+    return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void send_json(httplib::Response& res, int status, const std::string& body) {
     res.status = status;
@@ -145,27 +145,6 @@ private:
     Analyzer* analyzer_;
 };
 
-// httplib's thread pool, plus a periodic check (on the accept loop's idle ticks) so that a stop()
-// that arrived before the accept loop started still ends it.
-class StoppablePool : public httplib::ThreadPool {
-public:
-    StoppablePool(std::size_t n, std::function<void()> on_idle)
-        : httplib::ThreadPool(n), on_idle_(std::move(on_idle)) {}
-    void on_idle() override { on_idle_(); }
-
-private:
-    std::function<void()> on_idle_;
-};
-
-// httplib's server, plus closing a socket that was bound but never served.
-class HttpServer : public httplib::Server {
-public:
-    void close_listener() {
-        const socket_t sock = svr_sock_.exchange(INVALID_SOCKET);
-        if (sock != INVALID_SOCKET) ::close(sock);
-    }
-};
-
 std::string model_description(const ModelBundle& b, const ServerOptions& o) {
     json j;
     j["name"] = b.name;
@@ -184,35 +163,14 @@ std::string model_description(const ModelBundle& b, const ServerOptions& o) {
     j["limits"] = {{"max_body_bytes", o.max_body_bytes},
                    {"workers", o.workers},
                    {"max_queue", o.max_queue},
-                   {"request_timeout_s", o.request_timeout_s}};
+                   {"request_timeout_s", o.request_timeout_s},
+                   {"max_request_line_bytes", o.max_request_line_bytes},
+                   {"max_header_bytes", o.max_header_bytes},
+                   {"max_header_count", o.max_header_count},
+                   {"max_inflight_body_bytes", o.max_inflight_body_bytes},
+                   {"max_connections", o.max_connections},
+                   {"max_connections_per_ip", o.max_connections_per_ip}};
     return j.dump();
-}
-
-// Why binding host:port fails, asked of the kernel directly (httplib only says that it failed).
-std::string bind_failure_reason(const std::string& host, int port) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    addrinfo* found = nullptr;
-    const std::string service = std::to_string(port);
-    int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-    if (rc != 0) return std::string("cannot resolve the address: ") + gai_strerror(rc);
-    std::string reason = "cannot bind";
-    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-        int fd = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) {
-            reason = std::string("cannot create a socket: ") + std::strerror(errno);
-            continue;
-        }
-        int yes = 1;
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-        if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) reason = std::string("cannot bind: ") + std::strerror(errno);
-        else if (::listen(fd, 1) != 0) reason = std::string("cannot listen: ") + std::strerror(errno);
-        ::close(fd);
-    }
-    freeaddrinfo(found);
-    return reason;
 }
 
 }  // namespace
@@ -223,7 +181,8 @@ struct Server::Impl {
     std::unique_ptr<AnalyzerGate> gate;
     std::string model_json;
     std::string openapi_json;
-    HttpServer http;
+    HttpRoutes http;
+    std::unique_ptr<HttpListener> listener;
     int bound_port = -1;
     std::atomic<bool> stop_requested{false};
 
@@ -240,35 +199,21 @@ struct Server::Impl {
         model_json = model_description(bundle, options);
         openapi_json = openapi_description(bundle);
         configure();
-    }
-
-    ~Impl() {
-        if (!http.is_running()) http.close_listener();
+        // Connections, header limits, deadlines and the body budget are the listener's
+        // (classify/http_listener.hpp); httplib routes the requests it hands over.
+        HttpLimits limits;
+        limits.request_timeout_s = options.request_timeout_s;
+        limits.max_request_line_bytes = options.max_request_line_bytes;
+        limits.max_header_bytes = options.max_header_bytes;
+        limits.max_header_count = options.max_header_count;
+        limits.max_body_bytes = options.max_body_bytes;
+        limits.max_inflight_body_bytes = options.max_inflight_body_bytes;
+        limits.max_connections = options.max_connections;
+        limits.max_connections_per_ip = options.max_connections_per_ip;
+        listener = std::make_unique<HttpListener>(http, limits);
     }
 
     void configure() {
-        const std::size_t threads = std::size_t(options.workers + options.max_queue + kSpareThreads);
-        http.new_task_queue = [this, threads] {
-            return new StoppablePool(threads, [this] {
-                if (stop_requested.load()) http.stop();
-            });
-        };
-        http.set_idle_interval(0, 100000);
-        // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second
-        // server bind a port that is already taken instead of failing.
-        http.set_socket_options([](socket_t sock) {
-            int yes = 1;
-            ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-        });
-        http.set_tcp_nodelay(true);
-        const double t = options.request_timeout_s;
-        const auto sec = time_t(std::floor(t));
-        const auto usec = time_t(std::lround((t - std::floor(t)) * 1e6));
-        http.set_read_timeout(sec, usec);
-        http.set_write_timeout(sec, usec);
-        // An idle keep-alive connection (or a client that was just answered 408) is dropped
-        // after at most this long.
-        http.set_keep_alive_timeout(std::max<time_t>(1, std::min<time_t>(5, time_t(std::ceil(t)))));
         http.set_payload_max_length(options.max_body_bytes);
 
         // A request with neither Content-Length nor chunked Transfer-Encoding has no body
@@ -389,6 +334,15 @@ struct Server::Impl {
 
     void classify_or_throw(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
                            Answer answer) {
+        if (req.has_param("segments") && !flag_param(req, "segments")) {
+            std::string v = req.get_param_value("segments");
+            std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+            if (v != "0" && v != "false" && v != "no" && v != "off") {
+                res.set_header("Connection", "close");  // the body is not read
+                send_error(res, 400, "segments must be 1/true/yes/on or 0/false/no/off, not '" + v + "'");
+                return;
+            }
+        }
         const bool segments = flag_param(req, "segments");
         const int top_k = top_k_param(req);
         if (top_k < 0) {
@@ -414,6 +368,7 @@ struct Server::Impl {
         std::string audio;
         std::string name = "<body>";
         bool ok = false;
+        bool from_form_field = false;  // a multipart form without a file part
         if (req.is_multipart_form_data()) {
             std::string any_content, any_name;
             bool have_file = false, have_any = false;
@@ -444,6 +399,7 @@ struct Server::Impl {
                 return;
             }
             if (ok && !have_file) {
+                from_form_field = true;
                 audio.swap(any_content);
                 name = any_name.empty() ? std::string("<form field>") : any_name;
             }
@@ -465,7 +421,7 @@ struct Server::Impl {
             const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
             if (res.status == 413) send_error(res, 413, too_large_message());
             else if (res.status == 415) send_error(res, 415, "unsupported Content-Encoding");
-            else if (elapsed >= 0.9 * options.request_timeout_s)
+            else if (request_deadline_expired() || elapsed >= 0.9 * options.request_timeout_s)
                 send_error(res, 408, "timed out reading the request body");
             else send_error(res, 400, "could not read the request body (malformed or interrupted)");
             return;
@@ -493,7 +449,10 @@ struct Server::Impl {
                 figure = explain_png(bundle, result, mel, info.duration_s, name);
             }
         } catch (const spectro::Error& e) {
-            send_error(res, 400, e.reason());
+            if (from_form_field)
+                send_error(res, 400, "the form has no file part, and its field '" + name + "' is not audio (" + e.reason() +
+                                         "): send the audio as a file field, e.g. -F audio=@clip.wav");
+            else send_error(res, 400, e.reason());
             return;
         }
         if (answer == Answer::Figure) {
@@ -515,24 +474,20 @@ void Server::bind() {
     const auto& o = impl_->options;
     const std::string where = o.host + ":" + std::to_string(o.port);
     if (o.port < 0 || o.port > 65535) throw spectro::Error(where, "port must be 0..65535");
-    int port = -1;
-    if (o.port == 0) port = impl_->http.bind_to_any_port(o.host);
-    else if (impl_->http.bind_to_port(o.host, o.port)) port = o.port;
-    if (port <= 0) throw spectro::Error(where, bind_failure_reason(o.host, o.port));
-    impl_->bound_port = port;
+    impl_->bound_port = impl_->listener->bind(o.host, o.port);
 }
 
 void Server::serve() {
     bind();
-    // A stop() that came before the accept loop started is seen on its first idle tick.
-    impl_->http.listen_after_bind();
+    // A stop() that came before serve() ends the listener's loop before its first wait.
+    impl_->listener->run();
 }
 
 void Server::stop() {
-    // Only an atomic store and httplib's stop (shutdown + close of the listening socket), so that
-    // a signal handler may call it.
+    // Only an atomic store and a write to the listener's wake-up pipe, so that a signal handler
+    // may call it.
     impl_->stop_requested.store(true);
-    impl_->http.stop();
+    impl_->listener->stop();
 }
 
 int Server::port() const { return impl_->bound_port; }

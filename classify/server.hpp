@@ -20,7 +20,15 @@ struct ServerOptions {
     int workers = 0;                                  // analyses at once; <= 0: one per core
     int max_queue = -1;                               // waiting requests beyond workers; 0: none
                                                       // (busy -> 503 at once); < 0: = workers
-    double request_timeout_s = 30;                    // read/write timeout per request
+    double request_timeout_s = 30;                    // whole request (headers and body), from
+                                                      // the connection's accept; also per write
+    // Limits like nginx's, enforced before a request reaches a handler (classify/http_listener.hpp).
+    std::size_t max_request_line_bytes = 8192;        // longer: 414
+    std::size_t max_header_bytes = 32768;             // request line + headers; larger: 431
+    int max_header_count = 100;                       // more header lines: 431
+    std::size_t max_inflight_body_bytes = 256u << 20; // bodies being received or handled; past: 503
+    int max_connections = 256;                        // open connections; past: 503
+    int max_connections_per_ip = 32;                  // from one client address; past: 503
 };
 
 class Server {

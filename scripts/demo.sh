@@ -3,6 +3,12 @@
 # model. With no arguments it makes its own sample speech with espeak-ng (plus held-out clips
 # from ../shared/data when present); otherwise it classifies the files or folders given.
 set -euo pipefail
+# Paths given relative to where the script was started from stay valid after the cd below.
+args=()
+for a in "$@"; do
+  case "$a" in /*) args+=("$a") ;; *) args+=("$PWD/$a") ;; esac
+done
+set -- ${args[@]+"${args[@]}"}
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
 bash scripts/build.sh

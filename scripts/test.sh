@@ -9,3 +9,8 @@ bash scripts/setup_ultralytics.sh >/dev/null
 bash scripts/build.sh
 cd build
 ctest --output-on-failure -j "$(nproc)"
+cd ..
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (clang), own build folder.
+bash scripts/sanitize.sh
+# Each fuzz target for 30 s (docs/fuzzing.md); any finding fails.
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/fuzz.sh

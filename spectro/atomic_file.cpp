@@ -38,4 +38,43 @@ void write_file_atomically(const std::string& path, const void* data, std::size_
     }
 }
 
+void write_file_atomically(const std::string& path, std::size_t size, const PositionalFill& fill) {
+    static std::atomic<unsigned long> counter{0};
+    const std::string tmp = path + ".tmp." + std::to_string(getpid()) + ".p" + std::to_string(counter++);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error(path, std::string("cannot write: ") + std::strerror(errno));
+    bool cleaned = false;
+    auto fail = [&](int err) {
+        cleaned = true;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw Error(path, std::string("cannot write: ") + std::strerror(err));
+    };
+    if (::ftruncate(fd, off_t(size)) != 0) fail(errno);
+    try {
+        fill([&](std::size_t offset, const void* data, std::size_t n) {
+            const char* p = static_cast<const char*>(data);
+            while (n > 0) {
+                const ssize_t w = ::pwrite(fd, p, n, off_t(offset));
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) fail(errno);
+                p += w;
+                offset += std::size_t(w);
+                n -= std::size_t(w);
+            }
+        });
+    } catch (...) {
+        if (!cleaned) {
+            ::close(fd);
+            ::unlink(tmp.c_str());
+        }
+        throw;
+    }
+    if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error(path, std::string("cannot write: ") + std::strerror(err));
+    }
+}
+
 }  // namespace spectro

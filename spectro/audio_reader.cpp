@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "spectro/error.hpp"
@@ -66,6 +67,11 @@ bool log_reports_truncation(SNDFILE* file) {
 }
 
 // libsndfile does not know the container or the codec: FFmpeg's turn (m4a, mp4, webm, AMR, WMA).
+std::mutex& sndfile_open_mutex() {
+    static std::mutex m;
+    return m;
+}
+
 bool sndfile_lacks_the_format(int sf_error_code) {
     return sf_error_code == SF_ERR_UNRECOGNISED_FORMAT || sf_error_code == SF_ERR_UNSUPPORTED_ENCODING;
 }
@@ -99,15 +105,28 @@ struct AudioReader::Impl {
         if (file) sf_close(file);
     }
 
-    // `sndfile_reason`: libsndfile's message taken right after the failed open (its global error
-    // can be overwritten by another thread's open while FFmpeg is tried).
-    void check_opened(std::string sndfile_reason = "") {
+    // A failed open leaves its reason only in libsndfile's process-wide error, which a concurrent
+    // open in another thread overwrites: open and read that reason (and its code, which decides
+    // whether FFmpeg is tried) under one lock shared by every open.
+    template <typename Open>
+    std::string open_locked(Open open, int& error_code) {
+        std::lock_guard<std::mutex> lock(sndfile_open_mutex());
+        file = open();
+        if (file) return {};
+        error_code = sf_error(nullptr);
+        return sf_strerror(nullptr);
+    }
+
+    void check_opened(std::string reason) {
         if (!file) {
-            std::string reason = sndfile_reason.empty() ? sf_strerror(nullptr) : sndfile_reason;
             if (reason.find("unknown format") != std::string::npos ||
                 reason.find("Format not recognised") != std::string::npos ||
                 reason.find("not recognised") != std::string::npos)
                 reason = "not a recognised audio format (" + reason + ")";
+            // libsndfile's MPEG probe fails on bytes that are no MP3 with this code, although the
+            // file was checked to exist and be regular (or is memory): say what it means.
+            else if (reason.find("File does not exist or is not a regular file") != std::string::npos)
+                reason = "not a recognised audio format (no decoder accepted the data)";
             throw Error(name, reason);
         }
         if (info.channels < 1) throw Error(name, "no audio channels");
@@ -134,10 +153,10 @@ AudioReader AudioReader::open_file(const std::string& path) {
     FILE* probe = std::fopen(path.c_str(), "rb");
     if (!probe) throw Error(path, std::strerror(errno));
     std::fclose(probe);
-    impl->file = sf_open(path.c_str(), SFM_READ, &impl->info);
-    std::string sndfile_reason;
-    if (!impl->file && sndfile_lacks_the_format(sf_error(nullptr))) {
-        sndfile_reason = sf_strerror(nullptr);
+    int sndfile_code = 0;
+    std::string sndfile_reason =
+        impl->open_locked([&] { return sf_open(path.c_str(), SFM_READ, &impl->info); }, sndfile_code);
+    if (!impl->file && sndfile_lacks_the_format(sndfile_code)) {
         impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_file(path); });
         if (impl->ffmpeg) return AudioReader(std::move(impl));
     }
@@ -151,10 +170,10 @@ AudioReader AudioReader::open_memory(const void* data, std::size_t size, const s
     if (size == 0) throw Error(name, "empty input");
     impl->memory = std::make_unique<MemoryFile>(
         MemoryFile{static_cast<const unsigned char*>(data), sf_count_t(size)});
-    impl->file = sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get());
-    std::string sndfile_reason;
-    if (!impl->file && sndfile_lacks_the_format(sf_error(nullptr))) {
-        sndfile_reason = sf_strerror(nullptr);
+    int sndfile_code = 0;
+    std::string sndfile_reason = impl->open_locked(
+        [&] { return sf_open_virtual(&impl->vio, SFM_READ, &impl->info, impl->memory.get()); }, sndfile_code);
+    if (!impl->file && sndfile_lacks_the_format(sndfile_code)) {
         impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_memory(data, size, name); });
         if (impl->ffmpeg) return AudioReader(std::move(impl));
     }

@@ -355,7 +355,7 @@ std::vector<Tick> frequency_ticks(const FreqAxis& a, double min_px) {
 Colormap figure_colormap(Colormap c) { return c == Colormap::Gray ? Colormap::Magma : c; }
 
 Rgb colormap_color(Colormap cmap, double fraction) {
-    const double v = std::clamp(std::floor(fraction * 255.0 + 0.5), 0.0, 255.0);
+    const double v = std::isnan(fraction) ? 0.0 : std::clamp(std::floor(fraction * 255.0 + 0.5), 0.0, 255.0);
     std::uint8_t rgb[3];
     colormap_rgb(cmap, std::uint8_t(v), rgb);
     return {rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0};
@@ -439,7 +439,7 @@ bool draw_spectrogram(cairo_t* cr, const std::string& path, const Rect& plot, co
             if (has_energy) {
                 const float wgt = weight[std::size_t(y)];
                 const double v = double(col[band0[std::size_t(y)]]) * (1.0 - wgt) + double(col[band1[std::size_t(y)]]) * wgt;
-                px = lut[int(std::clamp(std::floor((v + s.top_db) * scale + 0.5), 0.0, 255.0))];
+                px = std::isnan(v) ? lut[0] : lut[int(std::clamp(std::floor((v + s.top_db) * scale + 0.5), 0.0, 255.0))];
             }
             std::memcpy(data + std::size_t(y) * std::size_t(stride) + std::size_t(x) * 4, &px, 4);
         }

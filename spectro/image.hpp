@@ -7,6 +7,7 @@
 // silence) renders as all zeros rather than librosa's all-0-dB (which would be white).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "spectro/mel_spectrogram.hpp"
@@ -35,6 +36,10 @@ Image render_window(const MelMatrix& mel, const FrameWindow& window, const Spect
 
 // choose_window + render_window.
 Image render_image(const MelMatrix& mel, const SpectroSettings& settings);
+
+// The image of an audio file, holding only the frames the clip policy can pick (memory does not
+// grow with the recording); equal to render_image(mel_from_file(path)).
+Image image_from_file(const std::string& path, const SpectroSettings& settings, AudioInfo* info = nullptr);
 
 // Gray 8-bit levels (one per pixel, row-major) to the recipe's colormap (gray stays 1 channel).
 Image apply_colormap(const std::vector<std::uint8_t>& levels, int width, int height, Colormap colormap);

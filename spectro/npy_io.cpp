@@ -1,5 +1,8 @@
 #include "spectro/npy_io.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <regex>
 
@@ -9,17 +12,23 @@
 
 namespace spectro {
 
-std::vector<unsigned char> encode_npy(const float* values, std::size_t rows, std::size_t cols) {
+static std::string npy_header(std::size_t rows, std::size_t cols) {
     std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
                          std::to_string(cols) + "), }";
     // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64, '\n' last.
     const std::size_t total = 10 + header.size() + 1;
     header.append((64 - total % 64) % 64, ' ');
     header += '\n';
-    std::vector<unsigned char> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-    out.push_back(static_cast<unsigned char>(header.size() & 0xff));
-    out.push_back(static_cast<unsigned char>(header.size() >> 8));
-    out.insert(out.end(), header.begin(), header.end());
+    std::string out = "\x93NUMPY\x01";
+    out += '\0';
+    out.push_back(char(header.size() & 0xff));
+    out.push_back(char(header.size() >> 8));
+    return out + header;
+}
+
+std::vector<unsigned char> encode_npy(const float* values, std::size_t rows, std::size_t cols) {
+    const std::string header = npy_header(rows, cols);
+    std::vector<unsigned char> out(header.begin(), header.end());
     const auto* bytes = reinterpret_cast<const unsigned char*>(values);
     out.insert(out.end(), bytes, bytes + rows * cols * sizeof(float));
     return out;
@@ -27,6 +36,36 @@ std::vector<unsigned char> encode_npy(const float* values, std::size_t rows, std
 
 void write_npy(const std::string& path, const float* values, std::size_t rows, std::size_t cols) {
     write_file_atomically(path, encode_npy(values, rows, cols));
+}
+
+void write_npy_transposed(const std::string& path, const float* values, std::size_t rows, std::size_t cols) {
+    // Out is cols x rows; blocks of input rows are scattered to each output row, so that neither a
+    // transposed copy nor the encoded file is held in memory.
+    const std::string header = npy_header(cols, rows);
+    write_file_atomically(path, header.size() + rows * cols * sizeof(float), [&](const PositionalWrite& write_at) {
+        write_at(0, header.data(), header.size());
+        constexpr std::size_t kBlock = 4096;
+        std::vector<float> run(kBlock);
+        for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+            const std::size_t r1 = std::min(rows, r0 + kBlock);
+            for (std::size_t c = 0; c < cols; ++c) {
+                for (std::size_t r = r0; r < r1; ++r) run[r - r0] = values[r * cols + c];
+                write_at(header.size() + (c * rows + r0) * sizeof(float), run.data(), (r1 - r0) * sizeof(float));
+            }
+        }
+    });
+}
+
+void write_npy_transposed(std::FILE* out, const float* values, std::size_t rows, std::size_t cols) {
+    // A stream cannot be written at offsets: one output row at a time, gathered.
+    const std::string header = npy_header(cols, rows);
+    bool ok = std::fwrite(header.data(), 1, header.size(), out) == header.size();
+    std::vector<float> row(rows);
+    for (std::size_t c = 0; c < cols && ok; ++c) {
+        for (std::size_t r = 0; r < rows; ++r) row[r] = values[r * cols + c];
+        ok = std::fwrite(row.data(), sizeof(float), rows, out) == rows;
+    }
+    if (!ok || std::fflush(out) != 0) throw Error("-", std::string("cannot write: ") + std::strerror(errno));
 }
 
 NpyMatrix read_npy(const std::string& path) {

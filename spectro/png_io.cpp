@@ -1,7 +1,9 @@
 #include "spectro/png_io.hpp"
 
 #include <png.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "spectro/atomic_file.hpp"
@@ -98,10 +100,17 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
     img.channels = int(png_get_channels(png, info));
     if (img.channels != 1 && img.channels != 3) png_error(png, "unsupported channel layout");
     if (std::size_t(img.width) * img.height > (1u << 26)) png_error(png, "image too large");
+    // The buffers are made with no libpng call pending, then a fresh jump point guards the pixel
+    // reads: a png_error() longjmp must neither skip a C++ object's destructor nor find one
+    // changed since its setjmp (the rows vector leaked on every corrupt image data).
     img.pixels.resize(std::size_t(img.width) * img.height * img.channels);
     std::vector<png_bytep> rows(std::size_t(img.height));
     for (int y = 0; y < img.height; ++y)
         rows[std::size_t(y)] = img.pixels.data() + std::size_t(y) * img.width * img.channels;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        throw Error(name, "corrupt PNG: " + reason);
+    }
     png_read_image(png, rows.data());
     png_read_end(png, nullptr);
     png_destroy_read_struct(&png, &info, nullptr);
@@ -109,6 +118,11 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
 }
 
 Image read_png(const std::string& path) {
+    // A FIFO (or device) named x.png would block the read forever.
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not a PNG file");
+    if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
     const std::string bytes = read_file(path);
     return decode_png(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path);
 }

@@ -1,6 +1,9 @@
 #include "spectro/settings.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "spectro/error.hpp"
@@ -52,6 +55,13 @@ void read_key(const json& obj, const char* key, T& out, const std::string& subje
             if (!it->is_boolean()) throw json::type_error::create(302, "expected a boolean", nullptr);
         } else if constexpr (std::is_integral_v<T>) {
             if (!it->is_number_integer()) throw json::type_error::create(302, "expected an integer", nullptr);
+            // get<int> would wrap 4294967297 to 1: refuse what does not fit instead.
+            const std::int64_t v = it->is_number_unsigned() ? 0 : it->get<std::int64_t>();
+            const bool fits =
+                it->is_number_unsigned() ? it->get<std::uint64_t>() <= std::uint64_t(std::numeric_limits<T>::max())
+                : v < 0                  ? std::is_signed_v<T> && v >= std::int64_t(std::numeric_limits<T>::min())
+                                         : std::uint64_t(v) <= std::uint64_t(std::numeric_limits<T>::max());
+            if (!fits) throw json::type_error::create(302, "integer out of range", nullptr);
         } else if constexpr (std::is_floating_point_v<T>) {
             if (!it->is_number()) throw json::type_error::create(302, "expected a number", nullptr);
         } else {

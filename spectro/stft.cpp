@@ -69,11 +69,18 @@ void Stft::spectrum(const float* frame, float* out) {
     auto* X = static_cast<fftwf_complex*>(fft_out_);
     fftwf_execute_dft_r2c(static_cast<fftwf_plan>(plan_), fft_in_, X);
     const int bins = n_bins();
+    float total = 0.0f;
     if (power_ == 2.0) {
-        for (int k = 0; k < bins; ++k) out[k] = X[k][0] * X[k][0] + X[k][1] * X[k][1];
+        for (int k = 0; k < bins; ++k) total += out[k] = X[k][0] * X[k][0] + X[k][1] * X[k][1];
     } else {
-        for (int k = 0; k < bins; ++k) out[k] = std::sqrt(X[k][0] * X[k][0] + X[k][1] * X[k][1]);
+        for (int k = 0; k < bins; ++k) total += out[k] = std::sqrt(X[k][0] * X[k][0] + X[k][1] * X[k][1]);
     }
+    // A float file with samples far outside [-1, 1] (beyond ~1e18) or with NaN/inf samples
+    // overflows the float power spectrum; every later step (mel, dB, image) would turn it into
+    // NaN and a confident wrong answer. Refuse it here, where it first shows.
+    if (!std::isfinite(total))
+        throw Error("", "samples too large or not finite (the power spectrum overflows float): "
+                        "float audio is expected in [-1, 1]");
 }
 
 void Stft::start_body() {

@@ -5,12 +5,15 @@
 //   emoclass listen -                       live PCM stream, one line per window
 // Results on stdout, everything else on stderr; exit 0 ok, 1 some input failed, 2 usage.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -120,6 +123,11 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         std::fprintf(stderr, "emoclass: --explain takes exactly one input\n");
         return 2;
     }
+    // "-" is standard input (read whole: the decoders need to seek), at most once.
+    if (std::count(files.begin(), files.end(), "-") > 1 || (!o.explain.empty() && files[0] == "-")) {
+        std::fprintf(stderr, "emoclass: '-' (standard input) may be given once, and not with --explain\n");
+        return 2;
+    }
     const int jobs = std::max(1, std::min<int>(o.jobs > 0 ? o.jobs : spectro::default_jobs(), int(files.size())));
     classify::AnalyzeOptions ao;
     ao.hop_s = o.hop_s;
@@ -171,12 +179,17 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         // Once the output has failed, the rest is left undone without a line each: the one error
         // that matters is the output's, printed at the end.
         if (!output_failed) try {
-            // Stamped before reading: a file changed during the analysis is redone on resume.
-            auto stamp = output ? tools::stamp_of(files[i]) : std::nullopt;
-            const int stat_errno = errno;
-            results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);  // says why a file is missing
-            if (output && !stamp) throw spectro::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
-            if (output) stamps[i] = *stamp;
+            if (files[i] == "-") {  // standard input: no size or mtime to stamp, so never resumable
+                const std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+                results[i] = pool[std::size_t(worker)]->analyze_bytes(bytes.data(), bytes.size(), "-");
+            } else {
+                // Stamped before reading: a file changed during the analysis is redone on resume.
+                auto stamp = output ? tools::stamp_of(files[i]) : std::nullopt;
+                const int stat_errno = errno;
+                results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);  // says why a file is missing
+                if (output && !stamp) throw spectro::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+                if (output) stamps[i] = *stamp;
+            }
         } catch (const std::exception& e) {
             errors[i] = e.what();
         }
@@ -207,7 +220,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
             return 1;
         }
     }
-    if (files.size() > 1 && !o.quiet)
+    if ((files.size() > 1 || failed) && !o.quiet)  // a lone failure gets its summary too
         std::fprintf(stderr, "emoclass: %zu files, %zu failed, %.1fs\n", files.size(), failed, progress.elapsed_s());
     return failed ? 1 : 0;
 }
@@ -236,12 +249,13 @@ int main(int argc, char** argv) {
     app.add_option("-m,--model", model_dir, "model bundle folder (model.onnx + model.json) [default: shipped model]");
 
     ClassifyOptions co;
-    app.add_option("inputs", co.inputs, "audio files or folders (a .png from spectro-dump is classified as is)");
+    app.add_option("inputs", co.inputs, "audio files or folders, - for standard input (a .png from spectro-dump is classified as is)");
     app.add_option("-f,--format", co.format, "table | jsonl | csv")->check(CLI::IsMember({"table", "jsonl", "csv"}))->capture_default_str();
     app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence, probabilities)");
     app.add_option("--top-k", co.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
     app.add_option("--explain", co.explain, "single input: write a figure with spectrogram, probabilities, timeline");
-    app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]");
+    app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]")
+        ->check(CLI::PositiveNumber);
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
     app.add_option("--threads", co.threads, "OpenCV threads per inference [default: all with 1 job, else 1]");
     app.add_flag("-q,--quiet", co.quiet, "no progress output");
@@ -262,7 +276,7 @@ int main(int argc, char** argv) {
     eval->add_option("--confusion-png", eo.confusion_png, "draw the confusion matrix");
     eval->add_option("--predictions", eo.predictions_jsonl, "also write every file's result as jsonl");
     eval->add_option("-j,--jobs", eo.jobs, "files in parallel")->capture_default_str();
-    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio");
+    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio")->check(CLI::PositiveNumber);
     eval->add_flag("-q,--quiet", [&](std::int64_t) { eo.progress = false; }, "no progress output");
     eo.jobs = spectro::default_jobs();
 
@@ -274,7 +288,13 @@ int main(int argc, char** argv) {
     serve->add_option("--max-body", so.max_body_bytes, "largest accepted body, bytes")->capture_default_str();
     serve->add_option("--workers", so.workers, "analyses at once [default: cores]");
     serve->add_option("--queue", so.max_queue, "requests allowed to wait beyond the workers [default: workers]");
-    serve->add_option("--timeout", so.request_timeout_s, "read/write timeout per request, s")->capture_default_str();
+    serve->add_option("--timeout", so.request_timeout_s, "whole-request deadline (headers and body), s")->capture_default_str();
+    serve->add_option("--max-connections", so.max_connections, "open connections, all clients")->capture_default_str();
+    serve->add_option("--max-connections-per-ip", so.max_connections_per_ip, "open connections from one address")
+        ->capture_default_str();
+    serve->add_option("--max-inflight-body", so.max_inflight_body_bytes, "bytes of request bodies in flight, all requests")
+        ->capture_default_str();
+    serve->add_option("--max-header-bytes", so.max_header_bytes, "request line and headers, bytes")->capture_default_str();
 
     tools::ListenOptions lo;
     auto* listen = app.add_subcommand("listen", "live audio: raw PCM on stdin or an ALSA device");
@@ -285,7 +305,7 @@ int main(int argc, char** argv) {
     listen->add_option("--sample-format", lo.sample_format, "s16le | s32le | f32le | u8")
         ->check(CLI::IsMember({"s16le", "s32le", "f32le", "u8"}))->capture_default_str();
     listen->add_option("-f,--format", lo.output_format, "text | jsonl")->check(CLI::IsMember({"text", "jsonl"}))->capture_default_str();
-    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]");
+    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]")->check(CLI::PositiveNumber);
     listen->add_flag("--show-silence", lo.show_silence, "also print windows skipped for holding no speech");
     listen->add_option("--top-k", lo.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
 

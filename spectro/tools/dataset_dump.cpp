@@ -145,9 +145,7 @@ int run_dataset_dump(const DatasetOptions& o) {
             if (!o.overwrite && fs::exists(target)) {
                 it.state = Item::State::Existing;
             } else {
-                auto mel = spectro::mel_from_file(it.file.path, o.settings);
-                if (mel.frames() == 0) throw spectro::Error(it.file.path, "shorter than one STFT frame");
-                spectro::write_png(target.string(), spectro::render_image(mel, o.settings));
+                spectro::write_png(target.string(), spectro::image_from_file(it.file.path, o.settings));
                 it.state = Item::State::Written;
             }
         } catch (const std::exception& e) {

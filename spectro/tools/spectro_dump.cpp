@@ -14,6 +14,7 @@
 #include "progress.hpp"
 #include "spectro/audio_folder.hpp"
 #include "spectro/audio_reader.hpp"
+#include "spectro/db.hpp"
 #include "spectro/error.hpp"
 #include "spectro/figure.hpp"
 #include "spectro/image.hpp"
@@ -45,10 +46,15 @@ std::string describe(const spectro::SpectroSettings& s) {
 
 // One input, one output. Throws spectro::Error on any failure; nothing partial is left.
 void dump_one(const std::string& input, const std::string& output, bool inspect, const spectro::SpectroSettings& s) {
+    if (!inspect) {
+        // Only the frames the image can show are kept: memory does not grow with the recording.
+        spectro::write_png(output, spectro::image_from_file(input, s));
+        return;
+    }
     spectro::AudioInfo info;
     auto mel = spectro::mel_from_file(input, s, &info);
     if (mel.frames() == 0) throw spectro::Error(input, "shorter than one STFT frame (center is off)");
-    if (inspect) {
+    {
         spectro::InspectionFigure fig;
         fig.title = fs::path(input).filename().string();
         char dur[64];
@@ -57,8 +63,6 @@ void dump_one(const std::string& input, const std::string& output, bool inspect,
         fig.mel = &mel;
         fig.settings = s;
         spectro::write_inspection_figure(output, fig);
-    } else {
-        spectro::write_png(output, spectro::render_image(mel, s));
     }
 }
 
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
     app.add_option("inputs", inputs, "audio files (any format libsndfile or FFmpeg reads) or folders");
     app.add_option("-o,--output", out_dir, "output directory (created if missing)");
     app.add_flag("--inspect", inspect, "write the inspection figure (axes, colorbar, title) instead of the model input");
-    app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy");
+    app.add_option("--raw", raw_path, "single input: write the float32 dB matrix [n_mels, frames] as .npy (- for standard output)");
     app.add_option("--dataset", dataset_roots,
                    "dataset mode: corpus folders or CSV manifests (path,label,speaker[,corpus]) to label, split and dump")
         ->expected(1, -1);
@@ -267,10 +271,20 @@ int main(int argc, char** argv) {
         try {
             auto mel = spectro::mel_from_file(inputs[0], s);
             if (mel.frames() == 0) throw spectro::Error(inputs[0], "shorter than one STFT frame (center is off)");
-            auto db = spectro::db_matrix_mel_major(mel, s);
-            spectro::write_npy(raw_path, db.data(), std::size_t(mel.n_mels), mel.frames());
-        } catch (const std::exception& e) {
+            // dB in place and a transposing write: the mel matrix is the only copy held (it was
+            // four: mel, dB, transpose, encoded file).
+            spectro::to_db_ref_max(mel.values.data(), mel.values.size(), s.power, s.top_db);
+            if (raw_path == "-") spectro::write_npy_transposed(stdout, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
+            else spectro::write_npy_transposed(raw_path, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
+        } catch (const spectro::Error& e) {
             std::fprintf(stderr, "error: %s\n", e.what());
+            return 1;
+        } catch (const std::bad_alloc&) {
+            std::fprintf(stderr, "error: %s: out of memory for its %d-band mel matrix (a larger --hop-length needs less)\n",
+                         inputs[0].c_str(), s.n_mels);
+            return 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s: %s\n", inputs[0].c_str(), e.what());
             return 1;
         }
         if (out_dir.empty()) return 0;
@@ -348,8 +362,10 @@ int main(int argc, char** argv) {
                 else dump_one(inputs[i], outputs[i], inspect, s);  // says why an input is missing
                 if (log && !stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
                 if (log) stamps[i] = *stamp;
-            } catch (const std::exception& e) {
+            } catch (const spectro::Error& e) {
                 errors[i] = e.what();
+            } catch (const std::exception& e) {
+                errors[i] = inputs[i] + ": " + (dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what());
             }
         }
         progress.tick(!errors[i].empty());
