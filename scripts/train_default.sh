@@ -11,7 +11,9 @@ WORK=${1:-../emoclass-work}
 DATA=${DATA:-../shared/data}
 mkdir -p "$WORK"
 bash scripts/build.sh
-build/spectro/spectro-dump --dataset "$DATA" -o "$WORK/dataset"
+# The shipped model was trained on the four original corpora; ../shared/data now holds seven, so
+# they are named (the same split: spectro-dump --list-split checks it against model.json).
+build/spectro/spectro-dump --dataset "$DATA/ravdess" "$DATA/crema-d" "$DATA/tess" "$DATA/emodb" -o "$WORK/dataset"
 # The settings the shipped model was trained with (bit-reproducible from the seed at 2 threads).
 /usr/bin/python3 scripts/train.py "$WORK/dataset" --out "$WORK/run" --scale n --epochs 130 --seed 0 \
   --threads 2 --corpus-balance 0.5 --mixup-p 0.5 --freq-warp 0.08 --dropout 0.3 \

@@ -150,8 +150,12 @@ private:
         format_->protocol_whitelist = av_strdup("none");
         // Probe the bytes first: "not a recognised audio format" only when FFmpeg does not know
         // them as one of the audio containers; a known container that fails to open is broken.
+        // At most 64 KiB are probed (FFmpeg's default is 1 MiB): the audio containers accepted
+        // here are known from their first bytes, and probing bytes that are no container costs
+        // time in proportion (1 MiB of junk: ~70 ms, a cheap way to keep a server's worker busy).
         const AVInputFormat* probed = nullptr;
-        int err = av_probe_input_buffer2(io_, &probed, "", nullptr, 0, 0);
+        constexpr unsigned kMaxProbeBytes = 64u << 10;
+        int err = av_probe_input_buffer2(io_, &probed, "", nullptr, 0, kMaxProbeBytes);
         if (err < 0 || !probed || av_match_list(probed->name, kAudioContainers, ',') <= 0)
             fail("not a recognised audio format");
         err = avformat_open_input(&format_, "", probed, nullptr);

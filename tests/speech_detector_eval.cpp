@@ -2,7 +2,7 @@
 // are not speech, through the same window path emoclass uses (MelStream -> WindowStream).
 //
 //   speech_detector_eval [--data ../shared/data] [--per-corpus 50] [--per-kind 40] [--seconds 6]
-//                        [--model DIR] [--held-out] [--check] [--details]
+//                        [--model DIR] [--held-out] [--check | --check-floor KEPT ACCEPTED] [--details]
 //   speech_detector_eval --write-fixtures DIR [--seconds 3]   # one WAV per non-speech kind + one sample
 //   speech_detector_eval --explain FILE...   # every window's verdict and cues, to see why
 //
@@ -199,6 +199,7 @@ int main(int argc, char** argv) {
     std::size_t per_corpus = 50, per_kind = 40;
     double seconds = 6;
     bool check = false, details = false, held_out = false;
+    double floor_kept = 0.99, ceiling_accepted = 0.02;  // issue targets; --check-floor overrides
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -215,6 +216,11 @@ int main(int argc, char** argv) {
         else if (a == "--seconds") seconds = std::stod(value());
         else if (a == "--write-fixtures") fixtures = value();
         else if (a == "--check") check = true;
+        else if (a == "--check-floor") {  // KEPT ACCEPTED, e.g. 0.98 0.02: a regression floor below the target
+            check = true;
+            floor_kept = std::stod(value());
+            ceiling_accepted = std::stod(value());
+        }
         else if (a == "--details") details = true;
         else if (a == "--held-out") held_out = true;
         else if (a == "--explain") {
@@ -323,6 +329,12 @@ int main(int argc, char** argv) {
         const bool ok = nonspeech_all.rate() < 0.02 && clean_all.rate() >= 0.99;
         std::printf("\ntargets: clean speech kept %.2f %% (>= 99 %%), not speech accepted %.2f %% (< 2 %%): %s\n",
                     100.0 * clean_all.rate(), 100.0 * nonspeech_all.rate(), ok ? "met" : "MISSED");
+        if (check && (floor_kept != 0.99 || ceiling_accepted != 0.02)) {
+            const bool held = nonspeech_all.rate() < ceiling_accepted && clean_all.rate() >= floor_kept;
+            std::printf("regression floor: clean speech kept >= %.2f %%, not speech accepted < %.2f %%: %s\n",
+                        100.0 * floor_kept, 100.0 * ceiling_accepted, held ? "held" : "BROKEN");
+            return held ? 0 : 1;
+        }
         return check && !ok ? 1 : 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "speech_detector_eval: %s\n", e.what());

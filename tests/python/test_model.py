@@ -32,8 +32,9 @@ def test_analyze_equals_the_tools_jsonl_on_real_recordings(model, cli, real_clip
 
 def test_result_fields(model):
     result = model.analyze(FIXTURES / "speech_16k.wav")
-    assert list(result)[:8] == ["file", "emotion", "confidence", "probabilities", "duration_s", "voiced_windows",
-                                "windows", "segments"]
+    assert list(result)[:9] == ["file", "speech", "emotion", "confidence", "probabilities", "duration_s",
+                                "voiced_windows", "windows", "segments"]
+    assert result["speech"] is True
     assert list(result["probabilities"]) == model.labels
     assert abs(sum(result["probabilities"].values()) - 1) < 1e-4
     assert result["duration_s"] == 3.0 and result["windows"] == len(result["segments"]) == 2
@@ -187,3 +188,15 @@ def test_silence_gives_no_emotion(model):
     result = model.analyze(np.zeros(3 * 16000, np.float32), sr=16000)
     assert result["emotion"] is None and result["probabilities"] == {} and result["voiced_windows"] == 0
     assert model(np.zeros(3 * 16000, np.float32), sr=16000) == []
+
+
+def test_containers_libsndfile_cannot_read_decode_through_ffmpeg(model, cli):
+    # m4a (AAC) and webm (Opus) go through the FFmpeg module shipped beside the extension; the
+    # installed package must find it there, and give what the tool gives.
+    clips = [SOURCE_DIR / "tests/fixtures/containers/clip.m4a", SOURCE_DIR / "tests/fixtures/containers/clip.webm"]
+    results, errors, _ = cli(*clips)
+    assert not errors and len(results) == len(clips)
+    for clip, expected in zip(clips, results):
+        assert model.analyze(str(clip)) == expected
+        y, sr = emoclass.load(str(clip))
+        assert sr == 16000 and y.dtype == np.float32 and 1.5 < len(y) / sr < 2.5
