@@ -361,7 +361,7 @@ TEST(HttpLimits, AbuseLeavesHealthAndClassifyAnswering) {
     // The probe: a health check every 0.25 s, a classification every second; each must answer.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const std::string clip = wav_bytes(1.0);
-    int health_ok = 0, health_total = 0, classify_ok = 0, classify_total = 0;
+    int health_ok = 0, health_total = 0, classify_ok = 0, classify_total = 0, classify_busy = 0;
     double slowest = 0;
     const auto started = Clock::now();
     while (seconds_since(started) < duration) {
@@ -372,17 +372,26 @@ TEST(HttpLimits, AbuseLeavesHealthAndClassifyAnswering) {
         else std::printf("healthz: %s\n", r ? (std::to_string(r->status) + " " + r->body).c_str() : httplib::to_string(r.error()).c_str());
         slowest = std::max(slowest, seconds_since(t));
         if (health_total % 4 == 0) {
-            const auto tc = Clock::now();
-            auto c = s.client(10)->Post("/v1/classify", clip, "audio/wav");
-            ++classify_total;
             // The uploads compete for the one analyzer (+1 queued) too: 503 "busy" is a fair
-            // answer then; no answer, or anything else, is not.
-            if (c && c->status == 200) {
-                ++classify_ok;
-            } else if (!c || c->status != 503) {
-                ADD_FAILURE() << "classify: " << (c ? std::to_string(c->status) + " " + c->body : httplib::to_string(c.error()));
+            // answer then, and a client tries again, as Retry-After asks; no answer, or anything
+            // else, is not. Each classification must get through within 2 s of retries.
+            ++classify_total;
+            const auto first_try = Clock::now();
+            while (seconds_since(first_try) < 2.0) {
+                const auto tc = Clock::now();
+                auto c = s.client(10)->Post("/v1/classify", clip, "audio/wav");
+                slowest = std::max(slowest, seconds_since(tc));
+                if (c && c->status == 200) {
+                    ++classify_ok;
+                    break;
+                }
+                if (!c || c->status != 503) {
+                    ADD_FAILURE() << "classify: " << (c ? std::to_string(c->status) + " " + c->body : httplib::to_string(c.error()));
+                    break;
+                }
+                ++classify_busy;
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
-            slowest = std::max(slowest, seconds_since(tc));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
@@ -394,17 +403,16 @@ TEST(HttpLimits, AbuseLeavesHealthAndClassifyAnswering) {
     const double rss_after = s.rss_mb();
     auto final_check = s.client()->Get("/healthz");
 
-    std::printf("abuse run %.0f s: /healthz %d/%d, /v1/classify %d/%d, slowest answer %.2f s, "
+    std::printf("abuse run %.0f s: /healthz %d/%d, /v1/classify %d/%d (%d busy answers retried), slowest answer %.2f s, "
                 "limit answers %d, slow clients cut off %d; server RSS MB before %.1f, during %.1f, peak %.1f, "
                 "after %.1f (bound %.0f)\n",
-                duration, health_ok, health_total, classify_ok, classify_total, slowest, refusals_seen.load(),
+                duration, health_ok, health_total, classify_ok, classify_total, classify_busy, slowest, refusals_seen.load(),
                 slow_cut.load(), rss_before, rss_during, rss_peak.load(), rss_after, kRssBoundMb);
     EXPECT_EQ(health_ok, health_total);
-    // Six uploaders in tight loops against one worker and one queue slot: how many of the
-    // classifications find the worker free depends on the machine (rejecting 7 MiB that no
-    // decoder reads costs ~10 ms since the FFmpeg fallback probes it). Every answer is 200 or a
-    // fair 503 (checked above), and classifications do get through.
-    EXPECT_GT(classify_ok, 0);
+    // Six uploaders in tight loops against one worker and one queue slot: how often a
+    // classification finds the worker busy depends on the machine (rejecting 7 MiB that no
+    // decoder reads costs ~10 ms since the FFmpeg fallback probes it); every one gets through.
+    EXPECT_EQ(classify_ok, classify_total);
     EXPECT_GT(classify_total, 0);
     EXPECT_LT(slowest, 5.0);
     EXPECT_GT(refusals_seen.load(), 0);
