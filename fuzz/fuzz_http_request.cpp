@@ -46,6 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     for (std::size_t off = 0; off < size;) {
         const ssize_t n = ::send(fd, data + off, size - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;  // libFuzzer's SIGALRM (its -timeout check)
         if (n <= 0) break;
         off += std::size_t(n);
     }
@@ -53,7 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     char buf[4096];
     ssize_t n;
     std::size_t got = 0;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) got += std::size_t(n);
+    // libFuzzer's own SIGALRM (its -timeout check, every second) interrupts a blocking recv:
+    // EINTR is not an answer, nor a silence; only the 10 s SO_RCVTIMEO is.
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) got += std::size_t(n);
     ::close(fd);
     // Whatever was sent, the server answers within its deadline or closes; it never goes
     // silent. (A reset is a close: the server may refuse before reading everything sent.)
