@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The Python package `emoclass` against librosa itself, on real clips (docs/python.md).
 
     PYTHONPATH=build/python .venv/bin/python bench/python_package.py [--clips 24] [--rounds 5]

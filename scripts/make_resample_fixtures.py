@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """librosa references for resampled input (tests/fixtures/resample/).
 
 librosa 0.10's load(f, sr=16000) decodes with soundfile to float32, averages the channels

@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Classify a list of audio files or a folder tree on Spark, with the emoclass CLI on each executor.
 
-    scripts/spark_classify.py --emoclass build/classify/emoclass --out results/ recordings/
-    scripts/spark_classify.py --files-from paths.txt --out results/ --parquet results.parquet \\
+    .venv/bin/python scripts/spark_classify.py --emoclass build/classify/emoclass --out results/ recordings/
+    .venv/bin/python scripts/spark_classify.py --files-from paths.txt --out results/ --parquet results.parquet \\
         --master spark://head:7077 --partitions 400
 
 The driver lists the inputs with `emoclass --list-inputs` (the CLI's own folder expansion), spreads

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Measures a frozen pretrained speech encoder as an emotion "teacher" (issue 14), on the CPU.
 
     # 1. pooled Whisper-encoder features of every file of a manifest, cached once to disk
