@@ -167,6 +167,7 @@ def load_dataset(root, labels_arg=None):
             "y": np.array([lab_id[r["label"]] for r in srows], np.int64),
             "corpus": np.array([corpora.index(r["corpus"]) for r in srows], np.int64),
             "speakers": len({(r["corpus"], r["speaker"]) for r in srows}),
+            "source": [r["source"] for r in srows],
         }
     if shape is None:
         fail(f"{root / 'manifest.csv'}: no images")
@@ -176,6 +177,23 @@ def load_dataset(root, labels_arg=None):
     log(f"decoded {sum(len(data[s]['y']) for s in SPLITS)} images of {shape[0]}x{shape[1]} "
         f"({colormap}) in {time.time() - t0:.1f}s")
     return data
+
+
+def load_teacher(path, sources, labels):
+    """Teacher probabilities (scripts/teacher_features.py soft: source + one column per label)
+    for each of `sources`, in `labels` order."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "source" not in rows[0] or not set(labels) <= set(rows[0]):
+        fail(f"{path}: needs the columns source,{','.join(labels)} (teacher_features.py soft)")
+    by_source = {r["source"]: [float(r[l]) for l in labels] for r in rows}
+    missing = [s for s in sources if s not in by_source]
+    if missing:
+        fail(f"{path}: no teacher probabilities for {len(missing)} training files, e.g. {missing[0]}")
+    probs = np.array([by_source[s] for s in sources], np.float32)
+    if not np.all(np.isfinite(probs)) or np.abs(probs.sum(1) - 1).max() > 1e-3:
+        fail(f"{path}: teacher probabilities must be finite and sum to 1 per file")
+    return probs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -645,6 +663,10 @@ def parse_args(argv=None):
                    help="extra per-sample weight (N / (C * n_corpus)) ** this, so small corpora count more (0 = off)")
     p.add_argument("--corpus-adversary", type=float, default=0.0,
                    help="peak weight of the reversed gradient from a corpus classifier on the pooled features (0 = off)")
+    p.add_argument("--teacher", type=pathlib.Path,
+                   help="teacher probabilities per source file (scripts/teacher_features.py soft)")
+    p.add_argument("--teacher-weight", type=float, default=0.0,
+                   help="share of the target given to the teacher's probabilities (0 = no distillation)")
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay for evaluated/saved weights (0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=pathlib.Path, help="checkpoint to fine-tune from")
@@ -740,6 +762,14 @@ def main(argv=None):
     corpus_w = np.where(n_k > 0, (len(tr["y"]) / (n_present * np.maximum(n_k, 1))) ** args.corpus_balance, 0.0)
     corpus_w = torch.from_numpy(corpus_w[tr["corpus"]].astype(np.float32))  # per training image
     class_w_t = torch.from_numpy(class_w.astype(np.float32))
+    teacher = None
+    if args.teacher_weight > 0:
+        if not args.teacher:
+            fail("--teacher-weight needs --teacher FILE")
+        teacher = load_teacher(args.teacher, tr["source"], labels)
+        hits = float(np.mean(teacher.argmax(1) == tr["y"]))
+        log(f"teacher: {args.teacher} on {len(tr['y'])} training images (agrees with the label on "
+            f"{hits:.1%}), weight {args.teacher_weight:g}")
     log("class weights " + " ".join(f"{l}:{w:.2f}" for l, w in zip(labels, class_w)))
 
     opt = make_optimizer(model, args)
@@ -785,17 +815,23 @@ def main(argv=None):
             idx = np.sort(perm[b * args.batch:(b + 1) * args.batch])
             x = torch.from_numpy(tr["x"][idx]).unsqueeze(1).float()
             y = F.one_hot(torch.from_numpy(tr["y"][idx]), K).float()
+            # Extra columns ride along with the labels, so mixup mixes them the same way.
+            if teacher is not None:
+                y = torch.cat([y, torch.from_numpy(teacher[idx])], 1)
             if adversary is not None:  # corpus labels ride along as extra columns, so mixup mixes them too
                 y = torch.cat([y, F.one_hot(torch.from_numpy(tr["corpus"][idx]), C).float()], 1)
             if augment is not None:
                 x, y = augment(x, y)
-            y, corpus_y = y[:, :K], y[:, K:]
+            n_t = K if teacher is not None else 0
+            y, teacher_y, corpus_y = y[:, :K], y[:, K:K + n_t], y[:, K + n_t:]
             lr = lr_at(step, sched_epochs * steps_per_epoch, warmup_steps, args.lr, args.final_lr_frac)
             for g in opt.param_groups + (adv_opt.param_groups if adv_opt is not None else []):
                 g["lr"] = lr
             t_c = time.time()
             logits = model(make_input(x))
             target = y * (1 - args.label_smoothing) + args.label_smoothing / K
+            if teacher is not None:  # distillation: cross-entropy to a blend of label and teacher
+                target = target * (1 - args.teacher_weight) + teacher_y * args.teacher_weight
             per_sample = -(target * F.log_softmax(logits, 1)).sum(1)
             # Weighted mean: a (mixed) label weighs as its classes' weights, times the corpus weight.
             sw = (y * class_w_t).sum(1) * corpus_w[idx]
