@@ -249,5 +249,12 @@ TEST(ResultFormat, JsonCsvAndTableCarryTheSameNumbers) {
     EXPECT_FALSE(json::parse(classify::to_json(r, false)).contains("segments"));
     EXPECT_EQ(classify::csv_header(r.labels), "file,emotion,confidence,duration_s,voiced_windows,angry,sad,speech");
     EXPECT_EQ(classify::to_csv_row(r), "\"dir/a,b.wav\",sad,0.750000,3.250,1,0.250000,0.750000,true");
+    EXPECT_EQ(classify::csv_header(r.labels, true),
+              "file,emotion,confidence,duration_s,voiced_windows,angry,sad,speech,row,start_s,end_s");
+    EXPECT_EQ(classify::to_csv_rows(r, true),
+              "\"dir/a,b.wav\",sad,0.750000,3.250,1,0.250000,0.750000,true,file,0.000,3.250\n"
+              "\"dir/a,b.wav\",sad,0.750000,2.560,1,0.250000,0.750000,true,segment,0.000,2.560\n"
+              "\"dir/a,b.wav\",,0.000000,2.250,0,,,false,segment,1.000,3.250\n");
+    EXPECT_EQ(classify::to_csv_rows(r, false), classify::to_csv_row(r) + "\n");
     EXPECT_NE(classify::to_table_row(r, 20).find("75.0%"), std::string::npos);
 }

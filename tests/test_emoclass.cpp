@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "spectro/csv.hpp"
 #include "test_support.hpp"
 
 using namespace test_support;
@@ -73,6 +74,46 @@ TEST(EmoclassCli, EveryFormatParsesBackAndAgrees) {
     EXPECT_NE(t.out.find(objs[0]["emotion"].get<std::string>()), std::string::npos);
     // Results go to stdout only; the same with --jobs 1 and 2.
     EXPECT_EQ(run(kBin + kModel + "-j 1 --format jsonl " + files).out, j.out);
+}
+
+// `--format csv --segments`: the file's row, then one row per window, each telling which it is,
+// with the same windows and emotions as the jsonl segments.
+TEST(EmoclassCli, CsvWithSegmentsListsEveryWindow) {
+    TempDir tmp;
+    write_audio(tmp / "long.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(6.0, 16000, 3));
+    write_audio(tmp / "short.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(2.0, 16000, 4));
+    const std::string files = (tmp / "long.wav") + " " + (tmp / "short.wav");
+    auto objs = jsonl(run(kBin + kModel + "-q --format jsonl " + files).out);
+    ASSERT_EQ(objs.size(), 2u);
+    auto c = run(kBin + kModel + "-q --format csv --segments " + files);
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    auto table = spectro::parse_csv(c.out, "stdout");
+    ASSERT_EQ(table.header.back(), "end_s");
+    const std::size_t row_col = *table.column("row"), start_col = *table.column("start_s"),
+                      end_col = *table.column("end_s"), emotion_col = *table.column("emotion");
+    EXPECT_EQ(*table.column("speech"), row_col - 1);  // the plain csv's columns keep their places
+    std::size_t at = 0;
+    for (const auto& o : objs) {
+        ASSERT_LT(at, table.rows.size());
+        const auto& file_row = table.rows[at++].fields;
+        EXPECT_EQ(file_row[0], o["file"]);
+        EXPECT_EQ(file_row[row_col], "file");
+        EXPECT_EQ(file_row[emotion_col], o["emotion"]);
+        EXPECT_EQ(file_row[start_col], "0.000");
+        for (const auto& seg : o["segments"]) {
+            ASSERT_LT(at, table.rows.size());
+            const auto& f = table.rows[at++].fields;
+            EXPECT_EQ(f[0], o["file"]);
+            EXPECT_EQ(f[row_col], "segment");
+            EXPECT_NEAR(std::stod(f[start_col]), seg["start_s"].get<double>(), 1e-3);
+            EXPECT_NEAR(std::stod(f[end_col]), seg["end_s"].get<double>(), 1e-3);
+            EXPECT_EQ(f[emotion_col], seg["emotion"].is_null() ? "" : seg["emotion"].get<std::string>());
+        }
+    }
+    EXPECT_EQ(at, table.rows.size());
+    EXPECT_GT(objs[0]["segments"].size(), 3u);
+    // Without --segments the csv is unchanged: one row per file.
+    EXPECT_EQ(spectro::parse_csv(run(kBin + kModel + "-q --format csv " + files).out, "stdout").rows.size(), 2u);
 }
 
 TEST(EmoclassCli, TrainServeParityWithSpectroDumpsPng) {

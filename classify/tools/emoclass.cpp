@@ -137,7 +137,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     for (const auto& f : files) file_width = std::max(file_width, f.size());
     file_width = std::min<std::size_t>(file_width, 48);
     if (!output && o.format == "table") std::printf("%s\n", classify::table_header(bundle.labels, file_width).c_str());
-    else if (!output && o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels).c_str());
+    else if (!output && o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels, o.segments).c_str());
     std::fflush(stdout);
 
     // Results print in input order, each as soon as all before it are done.
@@ -167,7 +167,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
                     output_failed = true;
                 }
             } else if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true, -1, o.top_k).c_str());
-            else if (o.format == "csv") std::printf("%s\n", classify::to_csv_row(r, o.top_k).c_str());
+            else if (o.format == "csv") std::printf("%s", classify::to_csv_rows(r, o.segments, o.top_k).c_str());
             else {
                 std::printf("%s\n", classify::to_table_row(r, file_width, o.top_k).c_str());
                 if (o.segments && r.segments.size() > 1) std::printf("%s", classify::segments_table(r, o.top_k).c_str());
