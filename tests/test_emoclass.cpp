@@ -162,6 +162,17 @@ TEST(EmoclassCli, ExplainFigure) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(read_bytes(tmp / "a.png").substr(1, 3), "PNG");
     EXPECT_EQ(run(kBin + kModel + "--explain x.png a.wav b.wav").exit_code, 2);
+    // The extension picks the format; one that names none is a one-line usage error, before any work.
+    ASSERT_EQ(run(kBin + kModel + "-q --explain " + (tmp / "a.svg") + " " + (tmp / "a.wav")).exit_code, 0);
+    EXPECT_EQ(read_bytes(tmp / "a.svg").rfind("<?xml", 0), 0u);
+    EXPECT_NE(read_bytes(tmp / "a.svg").find("<svg"), std::string::npos);
+    ASSERT_EQ(run(kBin + kModel + "-q --explain " + (tmp / "a.pdf") + " " + (tmp / "a.wav")).exit_code, 0);
+    EXPECT_EQ(read_bytes(tmp / "a.pdf").rfind("%PDF-", 0), 0u);
+    auto jpg = run(kBin + kModel + "-q --explain " + (tmp / "a.jpg") + " " + (tmp / "a.wav"));
+    EXPECT_EQ(jpg.exit_code, 2);
+    EXPECT_EQ(count_lines(jpg.err), 1u) << jpg.err;
+    EXPECT_NE(jpg.err.find("a.jpg: "), std::string::npos) << jpg.err;
+    EXPECT_FALSE(fs::exists(tmp / "a.jpg"));
 }
 
 TEST(EmoclassCli, EvalAgreesWithAnIndependentCountOfJsonl) {

@@ -67,8 +67,10 @@ void write_explain(const std::string& path, const std::string& input, const clas
                    const classify::Result& r) {
     spectro::AudioInfo info;
     auto mel = spectro::mel_from_file(input, bundle.spectro, &info);
-    const auto png = classify::explain_png(bundle, r, mel, info.duration_s, std::filesystem::path(input).filename().string());
-    spectro::write_file_atomically(path, png);
+    const auto figure = classify::explain_figure(bundle, r, mel, info.duration_s,
+                                                 std::filesystem::path(input).filename().string(),
+                                                 spectro::figure_format_for(path));
+    spectro::write_file_atomically(path, figure);
 }
 
 int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
@@ -253,7 +255,7 @@ int main(int argc, char** argv) {
     app.add_option("-f,--format", co.format, "table | jsonl | csv")->check(CLI::IsMember({"table", "jsonl", "csv"}))->capture_default_str();
     app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence, probabilities)");
     app.add_option("--top-k", co.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
-    app.add_option("--explain", co.explain, "single input: write a figure with spectrogram, probabilities, timeline");
+    app.add_option("--explain", co.explain, "single input: write a figure (.png, .svg or .pdf) with spectrogram, probabilities, timeline");
     app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]")
         ->check(CLI::PositiveNumber);
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
@@ -347,6 +349,12 @@ int main(int argc, char** argv) {
         if (!co.output.empty() && ((co.format != "jsonl" && app.count("--format") > 0) || !co.explain.empty())) {
             std::fprintf(stderr, "emoclass: --output writes jsonl; it takes no --format %s or --explain\n",
                          co.format.c_str());
+            return 2;
+        }
+        if (!co.explain.empty()) try {
+            spectro::figure_format_for(co.explain);  // a name that says no format is refused before the work
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "emoclass: %s\n", e.what());
             return 2;
         }
         if (co.nul_separated && co.files_from.empty()) {
