@@ -845,6 +845,8 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
         Canvas scratch = make_canvas(path, 1, 1);
         set_font(scratch.cr.get(), kLabelFont);
         for (const auto& l : names) name_w = std::max(name_w, text_width(scratch.cr.get(), l));
+        set_font(scratch.cr.get(), 20, true);
+        title_w = text_width(scratch.cr.get(), valid_utf8(title));
     }
     name_w = std::min(name_w, 220.0);
 
@@ -855,7 +857,8 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
     const double col_names_h = slanted ? name_w * 0.72 + 16 : 22;
     const Rect grid_rect{std::max(130.0, 30 + 10 + name_w + 12), 84, grid, grid};
     const double totals_w = 70;
-    const int width = int(std::max(grid_rect.right() + totals_w + 20, 480.0));
+    // Wide enough for the title (which names the data), up to a limit past which it is shortened.
+    const int width = int(std::max({grid_rect.right() + totals_w + 20, 480.0, std::min(std::ceil(title_w) + 42, 1400.0)}));
     const int height = int(grid_rect.bottom() + 8 + col_names_h + 30 + 16 + (n == 0 ? 60 : 0));
 
     Canvas canvas = make_canvas(path, width, height);

@@ -233,6 +233,17 @@ TEST(Metrics, AccuracyMacroF1AndConfusion) {
     EXPECT_NE(classify::report_text(rep).find("accuracy 50.00%"), std::string::npos);
 }
 
+// The confusion figure says what it was computed on: the data by name, the split, the count.
+TEST(Metrics, ConfusionTitleNamesTheDataAndSplit) {
+    auto rep = classify::evaluate({"a", "b"}, {0, 0, 1, 1}, {0, 1, 1, 1});
+    EXPECT_EQ(classify::confusion_title("emo6", {"../shared/data/ravdess/", "/x/dataset/manifest.csv"}, "test", rep),
+              "ravdess, dataset/manifest.csv, split test: 4 files; emo6: accuracy 75.0%, macro-F1 73.3%");
+    EXPECT_EQ(classify::confusion_title("emo6", {"emodb"}, "", rep),
+              "emodb: 4 files; emo6: accuracy 75.0%, macro-F1 73.3%");
+    EXPECT_EQ(classify::confusion_title("m", {"a", "b", "c", "d", "e"}, "", rep).rfind("a, b, c and 2 more: 4 files", 0),
+              0u);
+}
+
 TEST(ResultFormat, JsonCsvAndTableCarryTheSameNumbers) {
     classify::Result r;
     r.file = "dir/a,b.wav";

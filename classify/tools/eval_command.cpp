@@ -203,10 +203,10 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     if (!o.confusion_png.empty()) {
         std::vector<std::vector<long>> counts;
         for (const auto& row : report.confusion) counts.emplace_back(row.begin(), row.begin() + long(bundle.labels.size()));
-        char title[160];
-        std::snprintf(title, sizeof title, "%s: accuracy %.1f%%, macro-F1 %.1f%% (%ld files)", bundle.name.c_str(),
-                      100 * report.accuracy, 100 * report.macro_f1, report.total);
-        spectro::write_confusion_figure(o.confusion_png, bundle.labels, counts, title);
+        std::vector<std::string> data = o.inputs;
+        if (!o.manifest.empty()) data.push_back(o.manifest);
+        spectro::write_confusion_figure(o.confusion_png, bundle.labels, counts,
+                                        classify::confusion_title(bundle.name, data, o.split, report));
     }
     return failed ? 1 : 0;
 }
