@@ -1,6 +1,7 @@
 // emoclass end to end: the real binary, every output format parsed back, train/serve parity
 // with spectro-dump's PNG, eval against an independent count, bad input and bad bundles.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -153,6 +154,24 @@ TEST(EmoclassCli, BadInputsAreReportedAndTheRestIsClassified) {
     auto bad_model = run(kBin + " --model " + (tmp / "nowhere") + " " + (tmp / "good.wav"));
     EXPECT_EQ(bad_model.exit_code, 1);
     EXPECT_EQ(count_lines(bad_model.err), 1u);
+}
+
+// A FIFO or broken link inside an input folder is named in one error line and fails the run;
+// the rest is classified (it used to be passed over without a word, exit 0).
+TEST(EmoclassCli, FifoAndBrokenLinkInsideAFolderAreNamed) {
+    TempDir tmp;
+    fs::create_directories(tmp / "in");
+    write_audio(tmp / "in/a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(2.0, 16000));
+    ASSERT_EQ(mkfifo((tmp / "in/pipe.wav").c_str(), 0644), 0);
+    fs::create_symlink("nowhere.flac", tmp / "in/dangling.flac");
+    auto r = run(kBin + kModel + "--format jsonl " + (tmp / "in"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(jsonl(r.out).size(), 1u);
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/pipe.wav") + ": a FIFO (named pipe), not a regular file\n"),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/dangling.flac") + ": broken symbolic link\n"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("emoclass: 3 files, 2 failed"), std::string::npos) << r.err;
 }
 
 TEST(EmoclassCli, ExplainFigure) {

@@ -79,13 +79,14 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         auto listed = tools::read_file_list(o.files_from, o.nul_separated);
         args.insert(args.end(), listed.begin(), listed.end());
     }
-    auto files = tools::expand_inputs(args);
+    std::size_t unreadable = 0;  // inside folders: counted as failed inputs
+    auto files = tools::expand_inputs(args, &unreadable);
     const std::size_t all_inputs = files.size();
     if (!o.shard.empty()) files = tools::select_shard(files, tools::parse_shard(o.shard));
     if (!o.output.empty()) files = tools::without_duplicates(files);
     if (o.list_inputs) {
         for (const auto& f : files) std::printf("%s\n", f.c_str());
-        return 0;
+        return unreadable ? 1 : 0;
     }
     std::unique_ptr<tools::ResumableJsonl> output;
     if (!o.output.empty()) {
@@ -111,11 +112,11 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     if (files.empty()) {
         if (output && all_inputs > 0) {
             output->finish();
-            return 0;
+            return unreadable ? 1 : 0;
         }
         if (!o.shard.empty() && all_inputs > 0) {
             std::fprintf(stderr, "emoclass: shard %s holds none of the %zu inputs\n", o.shard.c_str(), all_inputs);
-            return 0;
+            return unreadable ? 1 : 0;
         }
         std::fprintf(stderr, "emoclass: no audio files found in the given directories\n");
         return 1;
@@ -212,7 +213,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         std::fprintf(stderr, "emoclass: %s\n", output_error.c_str());
         return 1;
     }
-    std::size_t failed = 0;
+    std::size_t failed = unreadable;
     for (const auto& e : errors) failed += e.empty() ? 0 : 1;
     if (!o.explain.empty() && failed == 0) {
         try {
@@ -223,7 +224,8 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         }
     }
     if ((files.size() > 1 || failed) && !o.quiet)  // a lone failure gets its summary too
-        std::fprintf(stderr, "emoclass: %zu files, %zu failed, %.1fs\n", files.size(), failed, progress.elapsed_s());
+        std::fprintf(stderr, "emoclass: %zu files, %zu failed, %.1fs\n", files.size() + unreadable, failed,
+                     progress.elapsed_s());
     return failed ? 1 : 0;
 }
 

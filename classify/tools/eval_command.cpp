@@ -36,7 +36,7 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     const spectro::LabelMapping mapping;
     std::vector<spectro::LabeledFile> files;
     std::size_t unlabelled = 0, outside = 0, bad_rows = 0;
-    for (const auto& f : expand_inputs(names)) {
+    for (const auto& f : expand_inputs(names, &bad_rows)) {  // what cannot be looked at counts as failed
         auto parsed = spectro::parse_labeled_path(f, mapping);
         if (parsed) files.push_back(*parsed);
         else ++unlabelled;

@@ -95,7 +95,11 @@ int run_dataset_dump(const DatasetOptions& o) {
             for (const auto& e : manifest.entries) add(e.file);
             continue;
         }
-        for (const auto& path : spectro::list_audio_files(root)) {
+        std::vector<std::pair<std::string, std::string>> unreadable;  // failures, like bad manifest rows
+        const auto audio_files = spectro::list_audio_files(root, &unreadable);
+        for (const auto& [path, reason] : unreadable) std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
+        bad_rows += unreadable.size();
+        for (const auto& path : audio_files) {
             auto parsed = spectro::parse_labeled_path(path, o.mapping);
             if (parsed) add(*parsed);
             else ++unlabelled;

@@ -215,6 +215,7 @@ int main(int argc, char** argv) {
     }
     // A folder stands for every file in it that a decoder reads; the rest are named on stderr.
     std::vector<std::string> expanded;
+    std::size_t unreadable = 0;  // entries inside folders that cannot be looked at: failures
     for (const auto& input : inputs) {
         std::error_code ec;
         if (!fs::is_directory(input, ec)) {
@@ -225,6 +226,9 @@ int main(int argc, char** argv) {
             auto scan = spectro::scan_audio_folder(input);
             for (const auto& [file, reason] : scan.skipped)
                 std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
+            for (const auto& [path, reason] : scan.errors)
+                std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
+            unreadable += scan.errors.size();
             expanded.insert(expanded.end(), scan.files.begin(), scan.files.end());
             if (scan.files.empty()) expanded.push_back(input);  // nothing to read: its error line says why
         } catch (const spectro::Error& e) {
@@ -391,8 +395,8 @@ int main(int argc, char** argv) {
         }
         skipped_count += std::size_t(skipped[i]);
     }
-    if (inputs.size() > 1 || failed)
+    if (inputs.size() > 1 || failed || unreadable)
         std::fprintf(stderr, "spectro-dump: %zu written, %zu already there, %zu failed (%.1fs)\n",
-                     inputs.size() - failed - skipped_count, skipped_count, failed, progress.elapsed_s());
-    return failed ? 1 : 0;
+                     inputs.size() - failed - skipped_count, skipped_count, failed + unreadable, progress.elapsed_s());
+    return failed || unreadable ? 1 : 0;
 }
