@@ -248,6 +248,29 @@ TEST(SpectroDumpCli, FifosBrokenLinksAndUnreadableFoldersInsideFoldersAreNamed) 
     EXPECT_EQ(count_files(tmp / "ds", ".png"), 36u);
 }
 
+// A corpus of one speaker cannot be split by speaker: all of it goes to train, and one warning
+// line per such corpus says so (it used to happen without a word). None for a splittable corpus.
+TEST(SpectroDumpCli, DatasetWarnsWhenACorpusHasTooFewSpeakersToSplit) {
+    TempDir tmp;
+    make_corpus(tmp / "corpus", 1);
+    auto r = run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const char* corpus : {"ravdess", "crema-d"})
+        EXPECT_NE(r.err.find("spectro-dump: warning: corpus " + std::string(corpus) +
+                             " has 1 speaker, so all its 6 files are in train"),
+                  std::string::npos)
+            << corpus << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 3u) << r.err;  // two warnings and the summary
+    EXPECT_EQ(count_files(tmp / "ds/train", ".png"), 12u);
+    auto listed = run(kBin + " --list-split --dataset " + (tmp / "corpus"));
+    EXPECT_NE(listed.err.find("warning: corpus ravdess has 1 speaker"), std::string::npos) << listed.err;
+
+    make_corpus(tmp / "six", 6);
+    auto six = run(kBin + " -q --dataset " + (tmp / "six") + " -o " + (tmp / "ds6"));
+    EXPECT_EQ(six.exit_code, 0) << six.err;
+    EXPECT_EQ(six.err.find("warning"), std::string::npos) << six.err;
+}
+
 TEST(SpectroDumpCli, SharedDataDumpsCompletely) {
     const std::string data = shared_data_dir();
     if (data.empty()) GTEST_SKIP() << "../shared/data is missing: the full-corpus dataset dump did not run";

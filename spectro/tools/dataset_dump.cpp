@@ -122,6 +122,24 @@ int run_dataset_dump(const DatasetOptions& o) {
         names.insert(it.split + "/" + it.file.label + "/" + name);
         it.image = it.split + "/" + it.file.label + "/" + name + ".png";
     }
+    // A corpus with fewer than 3 speakers keeps them all in train (split_speakers): nothing of it
+    // is held out, which a reader of the summary would not guess. One line per such corpus.
+    if (o.fractions.val > 0 || o.fractions.test > 0) {
+        std::map<std::string, std::pair<std::set<std::string>, std::size_t>> train_only;  // speakers, files
+        std::set<std::string> held_out;
+        for (const auto& it : items) {
+            if (it.split != "train") held_out.insert(it.file.corpus);
+            auto& c = train_only[it.file.corpus];
+            c.first.insert(it.file.speaker);
+            ++c.second;
+        }
+        for (const auto& [corpus, c] : train_only)
+            if (!held_out.count(corpus))
+                std::fprintf(stderr,
+                             "spectro-dump: warning: corpus %s has %zu speaker%s, so all its %zu files are in train "
+                             "(val and test take whole speakers, from 3 on)\n",
+                             corpus.c_str(), c.first.size(), c.first.size() == 1 ? "" : "s", c.second);
+    }
     if (o.list_split) return list_split(items, bad_rows);
 
     // 3. Settings: a folder made with other settings is not silently mixed.
