@@ -2,6 +2,7 @@
 // mode (labels, speaker split, ImageFolder layout, manifest, re-runs, --jobs invariance).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 #include <iostream>
@@ -269,6 +270,48 @@ TEST(SpectroDumpCli, DatasetWarnsWhenACorpusHasTooFewSpeakersToSplit) {
     auto six = run(kBin + " -q --dataset " + (tmp / "six") + " -o " + (tmp / "ds6"));
     EXPECT_EQ(six.exit_code, 0) << six.err;
     EXPECT_EQ(six.err.find("warning"), std::string::npos) << six.err;
+}
+
+namespace {
+// The PID of a process that has exited (and been reaped): what a SIGKILLed run leaves in its
+// temporaries' names.
+int dead_pid() {
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    return int(child);
+}
+}  // namespace
+
+// A temporary a killed run left (NAME.tmp.PID.N, that PID gone) is removed by the next run into
+// the folder; a live process's is kept. It used to stay for ever.
+TEST(SpectroDumpCli, TemporariesOfAKilledRunAreRemovedByTheNextRun) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    fs::create_directories(tmp / "out");
+    const std::string stale = tmp / ("out/a.png.tmp." + std::to_string(dead_pid()) + ".0");
+    const std::string stale_raw = tmp / ("out/x.npy.tmp." + std::to_string(dead_pid()) + ".p2");
+    const std::string live = tmp / ("out/b.png.tmp." + std::to_string(getpid()) + ".0");
+    const std::string other = tmp / "out/notes.tmp.txt";
+    for (const auto& f : {stale, stale_raw, live, other}) write_bytes(f, "partial");
+    auto r = run(kBin + " -q " + (tmp / "a.wav") + " -o " + (tmp / "out"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_FALSE(fs::exists(stale_raw));
+    EXPECT_TRUE(fs::exists(live));   // its writer may still rename it
+    EXPECT_TRUE(fs::exists(other));  // not ours
+    EXPECT_TRUE(fs::exists(tmp / "out/a.png"));
+
+    make_corpus(tmp / "corpus", 3);
+    ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
+    const std::string stale_image = tmp / ("ds/train/sad/x.png.tmp." + std::to_string(dead_pid()) + ".7");
+    const std::string stale_manifest = tmp / ("ds/manifest.csv.tmp." + std::to_string(dead_pid()) + ".1");
+    write_bytes(stale_image, "partial");
+    write_bytes(stale_manifest, "partial");
+    ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
+    EXPECT_FALSE(fs::exists(stale_image));
+    EXPECT_FALSE(fs::exists(stale_manifest));
 }
 
 TEST(SpectroDumpCli, SharedDataDumpsCompletely) {

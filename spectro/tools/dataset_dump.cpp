@@ -156,7 +156,9 @@ int run_dataset_dump(const DatasetOptions& o) {
         for (const auto& label : spectro::emotion_classes()) {
             fs::create_directories(out / s / label, ec);
             if (ec) throw spectro::Error((out / s / label).string(), "cannot create directory: " + ec.message());
+            spectro::remove_stale_temporaries((out / s / label).string());  // a killed run's debris
         }
+    spectro::remove_stale_temporaries(out.string());  // manifest.csv, spectro.json
 
     // 4. Render, in parallel; each task owns its slot.
     Progress progress(items.size(), "spectro-dump", o.progress);

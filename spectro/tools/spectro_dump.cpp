@@ -12,6 +12,7 @@
 #include "batch_io.hpp"
 #include "dataset_dump.hpp"
 #include "progress.hpp"
+#include "spectro/atomic_file.hpp"
 #include "spectro/audio_folder.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/db.hpp"
@@ -301,6 +302,7 @@ int main(int argc, char** argv) {
                      ec ? ec.message().c_str() : "");
         return 1;
     }
+    spectro::remove_stale_temporaries(out_dir);  // debris of a killed run, never an output
 
     // Output names from the input stems; two inputs with one stem would overwrite each other.
     std::vector<std::string> outputs(inputs.size()), errors(inputs.size());
