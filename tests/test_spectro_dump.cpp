@@ -314,6 +314,37 @@ TEST(SpectroDumpCli, TemporariesOfAKilledRunAreRemovedByTheNextRun) {
     EXPECT_FALSE(fs::exists(stale_manifest));
 }
 
+// A folder (or anything but a regular file) where an output goes is an error for that input,
+// not "already there"; the rest of the batch is done.
+TEST(SpectroDumpCli, AFolderNamedLikeAnOutputIsAnErrorNotDone) {
+    TempDir tmp;
+    for (const char* f : {"a.wav", "b.wav", "c.wav"})
+        write_audio(tmp / f, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    fs::create_directories(tmp / "out/b.png");
+    const std::string inputs = (tmp / "a.wav") + " " + (tmp / "b.wav") + " " + (tmp / "c.wav");
+    for (int pass = 0; pass < 2; ++pass) {  // the second pass: a.png and c.png are there, b.png still not
+        auto r = run(kBin + " -q " + inputs + " -o " + (tmp / "out"));
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_NE(r.err.find("error: " + (tmp / "out/b.png") + ": exists and is not a regular file\n"),
+                  std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(pass == 0 ? "2 written, 0 already there, 1 failed" : "0 written, 2 already there, 1 failed"),
+                  std::string::npos) << r.err;
+        EXPECT_TRUE(fs::is_regular_file(tmp / "out/a.png"));
+        EXPECT_TRUE(fs::is_regular_file(tmp / "out/c.png"));
+    }
+    // --dataset: the same for an image path.
+    make_corpus(tmp / "corpus", 3);
+    ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
+    const auto table = spectro::read_csv(tmp / "ds/manifest.csv");
+    const std::string image = tmp / ("ds/" + table.rows[0].fields[5]);
+    fs::remove(image);
+    fs::create_directories(image);
+    auto d = run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    EXPECT_EQ(d.exit_code, 1) << d.err;
+    EXPECT_NE(d.err.find(image + ": exists and is not a regular file"), std::string::npos) << d.err;
+    EXPECT_NE(d.err.find("35 images (0 written, 35 already there), 1 failed"), std::string::npos) << d.err;
+}
+
 TEST(SpectroDumpCli, SharedDataDumpsCompletely) {
     const std::string data = shared_data_dir();
     if (data.empty()) GTEST_SKIP() << "../shared/data is missing: the full-corpus dataset dump did not run";

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "batch_io.hpp"
 #include "progress.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/csv.hpp"
@@ -166,7 +167,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         Item& it = items[i];
         const fs::path target = out / it.image;
         try {
-            if (!o.overwrite && fs::exists(target)) {
+            if (!o.overwrite && output_in_place(target.string())) {
                 it.state = Item::State::Existing;
             } else {
                 spectro::write_png(target.string(), spectro::image_from_file(it.file.path, o.settings));

@@ -326,8 +326,8 @@ int main(int argc, char** argv) {
         lo.still_valid = [&](const nlohmann::json& line) {
             auto it = output_of.find(line.value("file", std::string()));
             std::error_code exists_ec;
-            return it == output_of.end() ||
-                   (line.value("output", std::string()) == it->second && fs::exists(it->second, exists_ec) && !overwrite);
+            return it == output_of.end() || (line.value("output", std::string()) == it->second &&
+                                             fs::is_regular_file(it->second, exists_ec) && !overwrite);
         };
         try {
             log = std::make_unique<tools::ResumableJsonl>(log_path, inputs, lo);
@@ -364,7 +364,7 @@ int main(int argc, char** argv) {
                 // Stamped before reading: an input changed meanwhile is redone on resume.
                 auto stamp = log ? tools::stamp_of(inputs[i]) : std::nullopt;
                 const int stat_errno = errno;
-                if (!overwrite && fs::exists(outputs[i])) skipped[i] = 1;
+                if (!overwrite && tools::output_in_place(outputs[i])) skipped[i] = 1;
                 else dump_one(inputs[i], outputs[i], inspect, s);  // says why an input is missing
                 if (log && !stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
                 if (log) stamps[i] = *stamp;
