@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <iostream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -128,6 +129,30 @@ TEST(SpectroDumpCli, BadInputsAreReportedAndTheBatchCarriesOn) {
     EXPECT_EQ(*std::max_element(silent.pixels.begin(), silent.pixels.end()), 0);
     EXPECT_FALSE(any_temp_left(tmp / "out"));
     EXPECT_NE(r.err.find("4 written, 0 already there, 8 failed"), std::string::npos) << r.err;
+}
+
+// Random bytes named .mp3 (.mp2, .mp1) get our one line each and nothing else on stderr: the
+// name no longer sends unrecognised bytes to libsndfile's MPEG decoder, whose libmpg123 printed
+// "Note: Illegal Audio-MPEG-Header ..." lines. A real MP3, with or without an ID3 tag, still decodes.
+TEST(SpectroDumpCli, RandomBytesNamedMp3GiveOnlyOurErrorLine) {
+    TempDir tmp;
+    std::mt19937 rng(19);
+    std::string cmd = kBin + " -q";
+    const std::vector<std::string> names = {"r1.mp3", "r2.mp3", "r3.mp3", "r4.MP3", "r5.mp2", "r6.mp1"};
+    for (const auto& name : names) {
+        std::string bytes(20000, '\0');
+        for (char& c : bytes) c = char(rng() & 0xff);
+        bytes[0] = 'x';  // never an MPEG frame sync (0xFFE) or tag at the start: these are no MP3s
+        write_bytes(tmp / name, bytes);
+        cmd += " " + (tmp / name);
+    }
+    auto r = run(cmd + " -o " + (tmp / "out"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err.find("Note:"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("mpg123"), std::string::npos) << r.err;
+    for (const auto& name : names)
+        EXPECT_NE(r.err.find("error: " + (tmp / name) + ": not a recognised audio format"), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.err), names.size() + 1) << r.err;  // one per file, then the summary
 }
 
 TEST(SpectroDumpCli, UnwritableOutputDirectory) {
