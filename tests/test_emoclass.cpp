@@ -37,6 +37,16 @@ TEST(EmoclassCli, HelpVersionAndUsageErrors) {
     EXPECT_EQ(run(kBin + kModel).exit_code, 2);
     EXPECT_EQ(run(kBin + kModel + "--format xml x.wav").exit_code, 2);
     EXPECT_EQ(run(kBin + " eval --help").exit_code, 0);
+    // --hop 0 / -1 / x: a short line that says what is wanted (it printed DBL_MAX in 309 digits).
+    for (const char* sub : {"", "eval ", "listen "})
+        for (const char* hop : {"0", "-1", "x"}) {
+            auto r = run(kBin + kModel + sub + "--hop " + hop + " x.wav");
+            EXPECT_EQ(r.exit_code, 2) << sub << hop;
+            EXPECT_NE(r.err.find("--hop: "), std::string::npos) << r.err;
+            EXPECT_TRUE(r.err.find("more than 0 seconds") != std::string::npos ||
+                        r.err.find("not a number of seconds") != std::string::npos) << r.err;
+            EXPECT_LT(r.err.size(), 200u) << r.err;
+        }
 }
 
 TEST(EmoclassCli, EveryFormatParsesBackAndAgrees) {

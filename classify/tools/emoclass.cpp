@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -229,6 +231,17 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     return failed ? 1 : 0;
 }
 
+// For --hop. CLI11's PositiveNumber refuses 0 with "Value 0 not in range 0.000000 to " and
+// DBL_MAX written out in 309 digits; this says what is wanted.
+const CLI::Validator kPositiveSeconds(
+    [](std::string& text) {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) return "'" + text + "' is not a number of seconds";
+        return v > 0 && std::isfinite(v) ? std::string() : "must be more than 0 seconds, not " + text;
+    },
+    "SECONDS>0");
+
 classify::Server* g_server = nullptr;
 void stop_server(int) {
     if (g_server) g_server->stop();
@@ -259,7 +272,7 @@ int main(int argc, char** argv) {
     app.add_option("--top-k", co.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
     app.add_option("--explain", co.explain, "single input: write a figure (.png, .svg or .pdf) with spectrogram, probabilities, timeline");
     app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]")
-        ->check(CLI::PositiveNumber);
+        ->check(kPositiveSeconds);
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
     app.add_option("--threads", co.threads, "OpenCV threads per inference [default: all with 1 job, else 1]");
     app.add_flag("-q,--quiet", co.quiet, "no progress output");
@@ -280,7 +293,7 @@ int main(int argc, char** argv) {
     eval->add_option("--confusion-png", eo.confusion_png, "draw the confusion matrix");
     eval->add_option("--predictions", eo.predictions_jsonl, "also write every file's result as jsonl");
     eval->add_option("-j,--jobs", eo.jobs, "files in parallel")->capture_default_str();
-    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio")->check(CLI::PositiveNumber);
+    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio")->check(kPositiveSeconds);
     eval->add_flag("-q,--quiet", [&](std::int64_t) { eo.progress = false; }, "no progress output");
     eo.jobs = spectro::default_jobs();
 
@@ -309,7 +322,7 @@ int main(int argc, char** argv) {
     listen->add_option("--sample-format", lo.sample_format, "s16le | s32le | f32le | u8")
         ->check(CLI::IsMember({"s16le", "s32le", "f32le", "u8"}))->capture_default_str();
     listen->add_option("-f,--format", lo.output_format, "text | jsonl")->check(CLI::IsMember({"text", "jsonl"}))->capture_default_str();
-    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]")->check(CLI::PositiveNumber);
+    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]")->check(kPositiveSeconds);
     listen->add_flag("--show-silence", lo.show_silence, "also print windows skipped for holding no speech");
     listen->add_option("--top-k", lo.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
 
