@@ -7,8 +7,8 @@
 
 namespace classify {
 
-std::vector<unsigned char> explain_png(const ModelBundle& bundle, const Result& r, const spectro::MelMatrix& mel,
-                                       double duration_s, const std::string& name) {
+std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Result& r, const spectro::MelMatrix& mel,
+                                          double duration_s, const std::string& name, spectro::FigureFormat format) {
     spectro::InspectionFigure fig;
     fig.title = name + ": " +
                 (r.emotion.empty() ? std::string("no speech found")
@@ -33,7 +33,7 @@ std::vector<unsigned char> explain_png(const ModelBundle& bundle, const Result& 
             fig.timeline.push_back(t);
         }
     }
-    return spectro::render_inspection_figure(fig, name);
+    return spectro::render_inspection_figure(fig, name, format);
 }
 
 }  // namespace classify

@@ -7,13 +7,18 @@
 
 #include "classify/bundle.hpp"
 #include "classify/result.hpp"
+#include "spectro/figure.hpp"
 #include "spectro/mel_spectrogram.hpp"
 
 namespace classify {
 
 // `name` is the recording's name in the title; `mel` the whole clip under bundle.spectro.
 // Throws spectro::Error(name, reason).
-std::vector<unsigned char> explain_png(const ModelBundle& bundle, const Result& result, const spectro::MelMatrix& mel,
-                                       double duration_s, const std::string& name);
+std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Result& result, const spectro::MelMatrix& mel,
+                                          double duration_s, const std::string& name, spectro::FigureFormat format);
+inline std::vector<unsigned char> explain_png(const ModelBundle& bundle, const Result& result,
+                                              const spectro::MelMatrix& mel, double duration_s, const std::string& name) {
+    return explain_figure(bundle, result, mel, duration_s, name, spectro::FigureFormat::Png);
+}
 
 }  // namespace classify

@@ -1,6 +1,7 @@
 #include "classify/metrics.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "spectro/error.hpp"
@@ -107,6 +108,25 @@ std::string report_json(const EvalReport& r, int indent) {
         return col;
     }();
     return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);  // names need not be UTF-8
+}
+
+std::string confusion_title(const std::string& model, const std::vector<std::string>& data_paths,
+                            const std::string& split, const EvalReport& report) {
+    std::string data;
+    for (std::size_t i = 0; i < data_paths.size() && i < 3; ++i) {
+        std::filesystem::path p(data_paths[i]);
+        if (!p.has_filename()) p = p.parent_path();  // "ravdess/" names ravdess
+        // A manifest's own name ("manifest.csv") says little; its folder says which dataset.
+        std::string name = p.filename().string();
+        if (p.extension() == ".csv" && p.has_parent_path() && p.parent_path().has_filename())
+            name = p.parent_path().filename().string() + "/" + name;
+        data += (i ? ", " : "") + name;
+    }
+    if (data_paths.size() > 3) data += " and " + std::to_string(data_paths.size() - 3) + " more";
+    char scores[160];
+    std::snprintf(scores, sizeof scores, "%ld files; %s: accuracy %.1f%%, macro-F1 %.1f%%", report.total,
+                  model.c_str(), 100 * report.accuracy, 100 * report.macro_f1);
+    return data + (split.empty() ? "" : ", split " + split) + ": " + scores;
 }
 
 }  // namespace classify

@@ -29,4 +29,10 @@ EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<in
 std::string report_text(const EvalReport& report);
 std::string report_json(const EvalReport& report, int indent = 2);
 
+// The confusion figure's title, which says what the matrix was computed on: the data (each
+// folder by its name, each manifest as FOLDER/FILE.csv, at most three then "and N more"), the
+// split when one was chosen, the file count, then the model and its scores.
+std::string confusion_title(const std::string& model, const std::vector<std::string>& data_paths,
+                            const std::string& split, const EvalReport& report);
+
 }  // namespace classify

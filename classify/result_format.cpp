@@ -109,21 +109,46 @@ std::string segment_to_json(const std::vector<std::string>& labels, const Segmen
     return segment_json(labels, s, with_probabilities, top_k).dump();
 }
 
-std::string csv_header(const std::vector<std::string>& labels) {
+std::string csv_header(const std::vector<std::string>& labels, bool with_segments) {
     std::string h = "file,emotion,confidence,duration_s,voiced_windows";
     for (const auto& l : labels) h += "," + spectro::csv_field(l);
-    return h + ",speech";
+    return h + (with_segments ? ",speech,row,start_s,end_s" : ",speech");
 }
 
-std::string to_csv_row(const Result& r, int top_k) {
-    std::string row = spectro::csv_field(r.file) + "," + r.emotion + "," + format_number(r.confidence, 6) + "," +
-                      format_number(r.duration_s, 3) + "," + std::to_string(r.voiced_windows());
-    std::vector<char> listed(r.labels.size(), 0);
-    for (std::size_t i : listed_labels(r.probabilities, top_k))
+namespace {
+
+// The columns file .. speech of one row; the file's and each window's rows share them.
+std::string csv_columns(const std::string& file, const std::string& emotion, float confidence, double duration_s,
+                        int voiced_windows, std::size_t label_count, const std::vector<float>& probabilities,
+                        bool speech, int top_k) {
+    std::string row = spectro::csv_field(file) + "," + emotion + "," + format_number(confidence, 6) + "," +
+                      format_number(duration_s, 3) + "," + std::to_string(voiced_windows);
+    std::vector<char> listed(label_count, 0);
+    for (std::size_t i : listed_labels(probabilities, top_k))
         if (i < listed.size()) listed[i] = 1;
-    for (std::size_t i = 0; i < r.labels.size(); ++i)
-        row += "," + (listed[i] ? format_number(r.probabilities[i], 6) : std::string());
-    return row + (r.has_speech() ? ",true" : ",false");
+    for (std::size_t i = 0; i < label_count; ++i)
+        row += "," + (listed[i] && i < probabilities.size() ? format_number(probabilities[i], 6) : std::string());
+    return row + (speech ? ",true" : ",false");
+}
+
+}  // namespace
+
+std::string to_csv_row(const Result& r, int top_k) {
+    return csv_columns(r.file, r.emotion, r.confidence, r.duration_s, r.voiced_windows(), r.labels.size(),
+                       r.probabilities, r.has_speech(), top_k);
+}
+
+std::string to_csv_rows(const Result& r, bool with_segments, int top_k) {
+    if (!with_segments) return to_csv_row(r, top_k) + "\n";
+    std::string out = to_csv_row(r, top_k) + ",file,0.000," + format_number(r.duration_s, 3) + "\n";
+    for (const auto& s : r.segments) {
+        float conf = 0;
+        const std::string e = segment_emotion(r, s, &conf);
+        out += csv_columns(r.file, e, conf, s.end_s - s.start_s, e.empty() ? 0 : 1, r.labels.size(),
+                           e.empty() ? std::vector<float>{} : s.probabilities, !e.empty(), top_k) +
+               ",segment," + format_number(s.start_s, 3) + "," + format_number(s.end_s, 3) + "\n";
+    }
+    return out;
 }
 
 std::string table_header(const std::vector<std::string>& labels, std::size_t file_width) {

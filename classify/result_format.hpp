@@ -28,8 +28,14 @@ std::string segment_to_json(const std::vector<std::string>& labels, const Segmen
 
 // Columns: file, emotion (empty without speech), confidence, duration_s, voiced_windows, one per
 // label, speech (true/false; last, so that the earlier columns keep their places).
-std::string csv_header(const std::vector<std::string>& labels);
+// with_segments (`--format csv --segments`) appends row ("file" or "segment"), start_s, end_s:
+// a file's row (start 0, end its duration) is followed by one row per window, whose duration_s
+// is the window's length and voiced_windows 1 or 0.
+std::string csv_header(const std::vector<std::string>& labels, bool with_segments = false);
+// The file's row alone, without the segment columns.
 std::string to_csv_row(const Result& r, int top_k = 0);
+// Every row of one result, each ending in a newline: the file's, then with_segments its windows'.
+std::string to_csv_rows(const Result& r, bool with_segments, int top_k = 0);
 
 // A readable table: file, emotion, confidence, then every label's probability in percent; an
 // input without speech says "no speech".

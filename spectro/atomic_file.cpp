@@ -1,12 +1,15 @@
 #include "spectro/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <regex>
 
 #include "spectro/error.hpp"
 
@@ -75,6 +78,24 @@ void write_file_atomically(const std::string& path, std::size_t size, const Posi
         ::unlink(tmp.c_str());
         throw Error(path, std::string("cannot write: ") + std::strerror(err));
     }
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+    namespace fs = std::filesystem;
+    // The names write_file_atomically gives: PATH + ".tmp." + pid + "." + [p]counter.
+    static const std::regex temporary(R"(.+\.tmp\.([0-9]{1,10})\.p?[0-9]+)");
+    std::vector<std::string> removed;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        std::smatch m;
+        if (!std::regex_match(name, m, temporary) || !it->is_regular_file(ec)) continue;
+        const long long pid = std::stoll(m[1].str());
+        // kill(pid, 0) probes without signalling: 0 or EPERM means the process is there.
+        if (pid > 0 && pid <= 0x7fffffff && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) continue;
+        if (::unlink(it->path().c_str()) == 0) removed.push_back(it->path().string());
+    }
+    return removed;
 }
 
 }  // namespace spectro

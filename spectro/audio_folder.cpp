@@ -10,21 +10,75 @@
 namespace spectro {
 namespace fs = std::filesystem;
 
-FolderScan scan_audio_folder(const std::string& root) {
+namespace {
+
+// What a non-regular, non-folder entry is, for its error line.
+std::string kind_of(fs::file_type t) {
+    switch (t) {
+        case fs::file_type::fifo: return "a FIFO (named pipe)";
+        case fs::file_type::socket: return "a socket";
+        case fs::file_type::block: return "a block device";
+        case fs::file_type::character: return "a character device";
+        default: return "not a file or folder";
+    }
+}
+
+}  // namespace
+
+FolderWalk walk_folder(const std::string& root, bool skip_hidden) {
     std::error_code ec;
     if (!fs::is_directory(root, ec)) throw Error(root, "not a directory");
-    FolderScan scan;
-    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) throw Error(root, ec.message());
-    for (; it != end; it.increment(ec)) {
-        if (ec) throw Error(root, ec.message());
-        const std::string name = it->path().filename().string();
-        if (!name.empty() && name[0] == '.') {
-            if (it->is_directory(ec)) it.disable_recursion_pending();
+    FolderWalk walk;
+    // Folder by folder rather than recursive_directory_iterator: it either skips a folder it
+    // cannot open without a word (skip_permission_denied) or stops the whole walk there.
+    std::vector<fs::path> pending{fs::path(root)};
+    bool at_root = true;
+    while (!pending.empty()) {
+        const fs::path dir = pending.back();
+        pending.pop_back();
+        fs::directory_iterator it(dir, ec), end;
+        if (ec) {
+            if (at_root) throw Error(root, ec.message());
+            walk.errors.emplace_back(dir.string(), "cannot read folder: " + ec.message());
+            ec.clear();
             continue;
         }
-        if (!it->is_regular_file(ec)) continue;
-        const std::string path = it->path().string();
+        at_root = false;
+        for (; it != end; it.increment(ec)) {
+            if (ec) {
+                walk.errors.emplace_back(dir.string(), "cannot read folder: " + ec.message());
+                ec.clear();
+                break;
+            }
+            const fs::path& path = it->path();
+            const std::string name = path.filename().string();
+            if (skip_hidden && !name.empty() && name[0] == '.') continue;
+            const fs::file_status own = it->symlink_status(ec);
+            const fs::file_status target = ec ? fs::file_status() : it->status(ec);
+            if (ec || !fs::exists(target)) {
+                walk.errors.emplace_back(path.string(), fs::is_symlink(own) ? "broken symbolic link" : ec.message());
+                ec.clear();
+                continue;
+            }
+            if (fs::is_directory(target)) {
+                if (!fs::is_symlink(own)) pending.push_back(path);
+            } else if (fs::is_regular_file(target)) {
+                walk.files.push_back(path.string());
+            } else {
+                walk.errors.emplace_back(path.string(), kind_of(target.type()) + ", not a regular file");
+            }
+        }
+    }
+    std::sort(walk.files.begin(), walk.files.end());
+    std::sort(walk.errors.begin(), walk.errors.end());
+    return walk;
+}
+
+FolderScan scan_audio_folder(const std::string& root) {
+    FolderWalk walk = walk_folder(root, true);
+    FolderScan scan;
+    scan.errors = std::move(walk.errors);
+    for (const auto& path : walk.files) {
         if (has_audio_extension(path)) {
             scan.files.push_back(path);
             continue;
@@ -36,9 +90,7 @@ FolderScan scan_audio_folder(const std::string& root) {
             scan.skipped.emplace_back(path, e.reason());
         }
     }
-    std::sort(scan.files.begin(), scan.files.end());
-    std::sort(scan.skipped.begin(), scan.skipped.end());
-    return scan;
+    return scan;  // walk.files is sorted, so both lists are
 }
 
 }  // namespace spectro

@@ -1,7 +1,9 @@
 #include "spectro/audio_reader.hpp"
 
+#include <fcntl.h>
 #include <sndfile.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -101,8 +103,10 @@ struct AudioReader::Impl {
     std::int64_t delivered = 0;
     bool truncated_header = false;
 
+    int fd = -1;  // the file's descriptor, ours to close (libsndfile is told not to)
     ~Impl() {
         if (file) sf_close(file);
+        if (fd >= 0) ::close(fd);
     }
 
     // A failed open leaves its reason only in libsndfile's process-wide error, which a concurrent
@@ -150,12 +154,16 @@ AudioReader AudioReader::open_file(const std::string& path) {
     if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not an audio file");
     if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
     if (st.st_size == 0) throw Error(path, "empty file");
-    FILE* probe = std::fopen(path.c_str(), "rb");
-    if (!probe) throw Error(path, std::strerror(errno));
-    std::fclose(probe);
+    impl->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (impl->fd < 0) throw Error(path, std::strerror(errno));
+    // By descriptor, not by name: libsndfile then picks its decoder from the bytes alone, as it
+    // does for memory (HTTP, stdin). Given the name, bytes it does not recognise but named .mp3
+    // went to its MPEG decoder anyway, whose libmpg123 printed "Note: ..." lines on stderr (its
+    // handle is libsndfile's own, so they cannot be silenced). A real MP3 starts with an ID3 tag
+    // or a frame header, which libsndfile recognises by content; FFmpeg takes any other.
     int sndfile_code = 0;
-    std::string sndfile_reason =
-        impl->open_locked([&] { return sf_open(path.c_str(), SFM_READ, &impl->info); }, sndfile_code);
+    std::string sndfile_reason = impl->open_locked(
+        [&] { return sf_open_fd(impl->fd, SFM_READ, &impl->info, SF_FALSE); }, sndfile_code);
     if (!impl->file && sndfile_lacks_the_format(sndfile_code)) {
         impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_file(path); });
         if (impl->ffmpeg) return AudioReader(std::move(impl));

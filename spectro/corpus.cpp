@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "spectro/audio_folder.hpp"
 #include "spectro/csv.hpp"
 #include "spectro/error.hpp"
 
@@ -240,17 +241,13 @@ bool has_audio_extension(const std::string& path) {
     return exts.count(lower(fs::path(path).extension().string())) > 0;
 }
 
-std::vector<std::string> list_audio_files(const std::string& root) {
-    std::error_code ec;
-    if (!fs::is_directory(root, ec)) throw Error(root, "not a directory");
+std::vector<std::string> list_audio_files(const std::string& root,
+                                          std::vector<std::pair<std::string, std::string>>* errors) {
+    FolderWalk walk = walk_folder(root, false);
     std::vector<std::string> out;
-    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) throw Error(root, ec.message());
-    for (; it != end; it.increment(ec)) {
-        if (ec) throw Error(root, ec.message());
-        if (it->is_regular_file(ec) && has_audio_extension(it->path().string())) out.push_back(it->path().string());
-    }
-    std::sort(out.begin(), out.end());
+    for (auto& path : walk.files)
+        if (has_audio_extension(path)) out.push_back(std::move(path));
+    if (errors) errors->insert(errors->end(), walk.errors.begin(), walk.errors.end());
     return out;
 }
 

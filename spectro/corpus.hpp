@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace spectro {
@@ -39,7 +40,10 @@ struct LabeledFile {
 std::optional<LabeledFile> parse_labeled_path(const std::string& path, const LabelMapping& mapping);
 
 // Audio files under `root` (recursively, sorted), by extension: wav, flac, ogg, opus, mp3, aif(f), au.
-std::vector<std::string> list_audio_files(const std::string& root);
+// What cannot be looked at (spectro/audio_folder.hpp, FolderWalk::errors) goes to `errors` when
+// given, else is passed over.
+std::vector<std::string> list_audio_files(const std::string& root,
+                                          std::vector<std::pair<std::string, std::string>>* errors = nullptr);
 bool has_audio_extension(const std::string& path);
 
 // A labelled-file list in CSV (spectro/csv.hpp), in one of two kinds told apart by the header:

@@ -1,8 +1,11 @@
 #include "spectro/figure.hpp"
 
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
 #include <cairo.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -184,14 +187,31 @@ using SurfacePtr = std::unique_ptr<cairo_surface_t, CairoDeleter>;
 using ContextPtr = std::unique_ptr<cairo_t, CairoDeleter>;
 
 struct Canvas {
+    FigureFormat format = FigureFormat::Png;
+    // The vector surfaces write as they draw, into this (heap-held: the surface keeps its address).
+    std::unique_ptr<std::vector<unsigned char>> vector_bytes;
     SurfacePtr surface;
     ContextPtr cr;
 };
 
-Canvas make_canvas(const std::string& path, int width, int height) {
+cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned int length) {
+    auto* out = static_cast<std::vector<unsigned char>*>(closure);
+    out->insert(out->end(), data, data + length);
+    return CAIRO_STATUS_SUCCESS;
+}
+
+Canvas make_canvas(const std::string& path, int width, int height, FigureFormat format = FigureFormat::Png) {
     Canvas c;
-    // RGB24: figures are opaque, and the PNG comes out as plain RGB.
-    c.surface.reset(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
+    c.format = format;
+    if (format == FigureFormat::Png) {
+        // RGB24: figures are opaque, and the PNG comes out as plain RGB.
+        c.surface.reset(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height));
+    } else {
+        c.vector_bytes = std::make_unique<std::vector<unsigned char>>();
+        c.surface.reset(format == FigureFormat::Svg
+                            ? cairo_svg_surface_create_for_stream(append_bytes, c.vector_bytes.get(), width, height)
+                            : cairo_pdf_surface_create_for_stream(append_bytes, c.vector_bytes.get(), width, height));
+    }
     if (cairo_surface_status(c.surface.get()) != CAIRO_STATUS_SUCCESS)
         throw Error(path, std::string("cannot create figure: ") + cairo_status_to_string(cairo_surface_status(c.surface.get())));
     c.cr.reset(cairo_create(c.surface.get()));
@@ -209,15 +229,16 @@ Canvas make_canvas(const std::string& path, int width, int height) {
     return c;
 }
 
-cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned int length) {
-    auto* out = static_cast<std::vector<unsigned char>*>(closure);
-    out->insert(out->end(), data, data + length);
-    return CAIRO_STATUS_SUCCESS;
-}
-
 std::vector<unsigned char> encode_canvas(const std::string& path, Canvas& canvas) {
     if (cairo_status(canvas.cr.get()) != CAIRO_STATUS_SUCCESS)
         throw Error(path, std::string("cannot draw figure: ") + cairo_status_to_string(cairo_status(canvas.cr.get())));
+    if (canvas.format != FigureFormat::Png) {
+        // Finishing a vector surface writes its last bytes (the PDF's trailer, the SVG's close).
+        cairo_surface_finish(canvas.surface.get());
+        const cairo_status_t st = cairo_surface_status(canvas.surface.get());
+        if (st != CAIRO_STATUS_SUCCESS) throw Error(path, std::string("cannot encode figure: ") + cairo_status_to_string(st));
+        return std::move(*canvas.vector_bytes);
+    }
     cairo_surface_flush(canvas.surface.get());
     std::vector<unsigned char> png;
     const cairo_status_t st = cairo_surface_write_to_png_stream(canvas.surface.get(), append_bytes, &png);
@@ -561,36 +582,69 @@ bool drawable(const TimelineSegment& seg) {
     return std::isfinite(seg.start_s) && std::isfinite(seg.end_s) && seg.end_s > seg.start_s;
 }
 
+// Windows overlap (2.56 s every second by default), so drawn on one row each would hide most of
+// the one before it and cut its label. Each window instead goes to the first row (lane) that is
+// free at its start: it keeps its real span and its whole label, and the overlap itself shows.
+// Rows rather than a per-second summary because every block is then one decision the model
+// really made. Returns each segment's lane (-1: not drawable) and the number of lanes.
+std::vector<int> timeline_lanes(const std::vector<TimelineSegment>& segments, int* lane_count) {
+    std::vector<int> lanes(segments.size(), -1);
+    std::vector<double> lane_end;  // where each lane's last window ends
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        if (!drawable(segments[i])) continue;
+        std::size_t k = 0;
+        while (k < lane_end.size() && lane_end[k] > segments[i].start_s + 1e-6) ++k;
+        if (k == lane_end.size()) lane_end.push_back(segments[i].end_s);
+        else lane_end[k] = segments[i].end_s;
+        lanes[i] = int(k);
+    }
+    *lane_count = int(lane_end.size());
+    return lanes;
+}
+
 void draw_timeline(cairo_t* cr, const Rect& strip, const TimeAxis& ta, const std::vector<TimelineSegment>& segments,
                    const std::vector<std::string>& order) {
     fill_rect(cr, strip, kEmpty);
+    int lane_count = 0;
+    const std::vector<int> lanes = timeline_lanes(segments, &lane_count);
+    if (lane_count == 0) {
+        frame_rect(cr, strip, kFrame);
+        return;
+    }
+    const double lane_h = strip.h / lane_count;
     cairo_save(cr);
     cairo_rectangle(cr, strip.x, strip.y, strip.w, strip.h);
     cairo_clip(cr);
     set_font(cr, 11);
-    for (const TimelineSegment& seg : segments) {
-        if (!drawable(seg)) continue;
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    const bool labels_fit_lane = fe.ascent + fe.descent <= lane_h;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        const TimelineSegment& seg = segments[i];
+        if (lanes[i] < 0) continue;
         const double x0 = std::max(strip.x, ta.x(seg.start_s)), x1 = std::min(strip.right(), ta.x(seg.end_s));
         if (!(x1 > x0)) continue;
-        const Rect block{x0, strip.y, x1 - x0, strip.h};
+        const Rect block{x0, strip.y + lanes[i] * lane_h, x1 - x0, lane_h};
         if (seg.label.empty()) {
             hatch(cr, block);
         } else {
             const Rgb c = color_of(order, seg.label);
             fill_rect(cr, block, c);
-            // Label with confidence where it fits, the bare label where only that fits.
+            // Label with confidence where it fits, the bare label where only that fits, none
+            // (never a cut one) where neither does.
             std::string text = valid_utf8(seg.label);
             if (seg.confidence > 0 && std::isfinite(seg.confidence)) {
                 char pct[32];
                 std::snprintf(pct, sizeof pct, " %.0f%%", 100.0 * std::clamp(seg.confidence, 0.0, 1.0));
                 if (text_width(cr, text + pct) + 6 <= block.w) text += pct;
             }
-            if (text_width(cr, text) + 6 <= block.w)
+            if (labels_fit_lane && text_width(cr, text) + 6 <= block.w)
                 draw_text(cr, block.x + block.w / 2, baseline_for_middle(cr, block.y + block.h / 2), text, Align::Center,
                           text_on(c));
         }
-        // A thin white edge separates neighbouring blocks of the same class.
-        if (block.w >= 3) line(cr, std::floor(x0) + 0.5, strip.y, std::floor(x0) + 0.5, strip.bottom(), hex(0xffffff));
+        // A thin white edge separates neighbouring blocks (and lanes).
+        if (block.w >= 3) line(cr, std::floor(x0) + 0.5, block.y, std::floor(x0) + 0.5, block.bottom(), hex(0xffffff));
+        if (lanes[i] > 0) line(cr, x0, std::floor(block.y) + 0.5, x1, std::floor(block.y) + 0.5, hex(0xffffff));
     }
     cairo_restore(cr);
     frame_rect(cr, strip, kFrame);
@@ -672,14 +726,28 @@ constexpr int kPlotWithBars = 700; // spectrogram beside the probability chart
 constexpr int kBarGap = 20, kBarW = 14, kBarLabels = 52;
 constexpr int kPanelGap = 24, kPanelW = 290;
 constexpr int kRight = 16;
-constexpr int kStripGap = 6, kStripH = 26;
+constexpr int kStripGap = 6;
+constexpr int kLaneH = 22;         // one timeline lane: room for an 11 px label
+constexpr int kStripMaxH = 132;    // six lanes; with more, lanes get thinner (and unlabelled)
 constexpr int kAxisH = 50;         // tick marks, tick labels, axis label
 constexpr int kLegendRow = 20;
 constexpr int kBottom = 14;
 
 }  // namespace
 
-std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& path) {
+FigureFormat figure_format_for(const std::string& path) {
+    const auto dot = path.find_last_of("./");
+    std::string ext = dot != std::string::npos && path[dot] == '.' ? path.substr(dot + 1) : "";
+    for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (ext == "png") return FigureFormat::Png;
+    if (ext == "svg") return FigureFormat::Svg;
+    if (ext == "pdf") return FigureFormat::Pdf;
+    throw Error(path, "a figure is written as .png, .svg or .pdf; the name says " +
+                          (ext.empty() ? std::string("none of them") : "." + ext));
+}
+
+std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& path,
+                                                    FigureFormat format) {
     const SpectroSettings& s = figure.settings;
     s.validate(path);
     if (!figure.probabilities.empty() && figure.labels.size() != figure.probabilities.size())
@@ -705,12 +773,15 @@ std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figu
     const double right_edge = colorbar.right() + kBarLabels;
     const Rect panel{right_edge + kPanelGap, plot.y, kPanelW, plot.h};
     const int width = int((bars ? panel.right() : right_edge) + kRight);
-    const Rect strip_rect{plot.x, plot.bottom() + kStripGap, plot.w, kStripH};
+    int lanes = 0;
+    timeline_lanes(figure.timeline, &lanes);
+    const double strip_h = std::min(double(kStripMaxH), double(std::max(1, lanes) * kLaneH));
+    const Rect strip_rect{plot.x, plot.bottom() + kStripGap, plot.w, strip_h};
     const double axis_y = strip ? strip_rect.bottom() : plot.bottom();
     const int legend_rows = strip ? 1 : 0;
     const int height = int(axis_y + kAxisH + legend_rows * (kLegendRow + 6) + kBottom);
 
-    Canvas canvas = make_canvas(path, width, height);
+    Canvas canvas = make_canvas(path, width, height, format);
     cairo_t* cr = canvas.cr.get();
 
     // Title and subtitle, shortened rather than run off the edge.
@@ -769,11 +840,13 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
     // Measure labels on a scratch surface to size the margins.
     std::vector<std::string> names;
     for (const auto& l : labels) names.push_back(valid_utf8(l));
-    double name_w = 0;
+    double name_w = 0, title_w = 0;
     {
         Canvas scratch = make_canvas(path, 1, 1);
         set_font(scratch.cr.get(), kLabelFont);
         for (const auto& l : names) name_w = std::max(name_w, text_width(scratch.cr.get(), l));
+        set_font(scratch.cr.get(), 20, true);
+        title_w = text_width(scratch.cr.get(), valid_utf8(title));
     }
     name_w = std::min(name_w, 220.0);
 
@@ -784,7 +857,8 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
     const double col_names_h = slanted ? name_w * 0.72 + 16 : 22;
     const Rect grid_rect{std::max(130.0, 30 + 10 + name_w + 12), 84, grid, grid};
     const double totals_w = 70;
-    const int width = int(std::max(grid_rect.right() + totals_w + 20, 480.0));
+    // Wide enough for the title (which names the data), up to a limit past which it is shortened.
+    const int width = int(std::max({grid_rect.right() + totals_w + 20, 480.0, std::min(std::ceil(title_w) + 42, 1400.0)}));
     const int height = int(grid_rect.bottom() + 8 + col_names_h + 30 + 16 + (n == 0 ? 60 : 0));
 
     Canvas canvas = make_canvas(path, width, height);

@@ -233,6 +233,17 @@ TEST(Metrics, AccuracyMacroF1AndConfusion) {
     EXPECT_NE(classify::report_text(rep).find("accuracy 50.00%"), std::string::npos);
 }
 
+// The confusion figure says what it was computed on: the data by name, the split, the count.
+TEST(Metrics, ConfusionTitleNamesTheDataAndSplit) {
+    auto rep = classify::evaluate({"a", "b"}, {0, 0, 1, 1}, {0, 1, 1, 1});
+    EXPECT_EQ(classify::confusion_title("emo6", {"../shared/data/ravdess/", "/x/dataset/manifest.csv"}, "test", rep),
+              "ravdess, dataset/manifest.csv, split test: 4 files; emo6: accuracy 75.0%, macro-F1 73.3%");
+    EXPECT_EQ(classify::confusion_title("emo6", {"emodb"}, "", rep),
+              "emodb: 4 files; emo6: accuracy 75.0%, macro-F1 73.3%");
+    EXPECT_EQ(classify::confusion_title("m", {"a", "b", "c", "d", "e"}, "", rep).rfind("a, b, c and 2 more: 4 files", 0),
+              0u);
+}
+
 TEST(ResultFormat, JsonCsvAndTableCarryTheSameNumbers) {
     classify::Result r;
     r.file = "dir/a,b.wav";
@@ -249,5 +260,12 @@ TEST(ResultFormat, JsonCsvAndTableCarryTheSameNumbers) {
     EXPECT_FALSE(json::parse(classify::to_json(r, false)).contains("segments"));
     EXPECT_EQ(classify::csv_header(r.labels), "file,emotion,confidence,duration_s,voiced_windows,angry,sad,speech");
     EXPECT_EQ(classify::to_csv_row(r), "\"dir/a,b.wav\",sad,0.750000,3.250,1,0.250000,0.750000,true");
+    EXPECT_EQ(classify::csv_header(r.labels, true),
+              "file,emotion,confidence,duration_s,voiced_windows,angry,sad,speech,row,start_s,end_s");
+    EXPECT_EQ(classify::to_csv_rows(r, true),
+              "\"dir/a,b.wav\",sad,0.750000,3.250,1,0.250000,0.750000,true,file,0.000,3.250\n"
+              "\"dir/a,b.wav\",sad,0.750000,2.560,1,0.250000,0.750000,true,segment,0.000,2.560\n"
+              "\"dir/a,b.wav\",,0.000000,2.250,0,,,false,segment,1.000,3.250\n");
+    EXPECT_EQ(classify::to_csv_rows(r, false), classify::to_csv_row(r) + "\n");
     EXPECT_NE(classify::to_table_row(r, 20).find("75.0%"), std::string::npos);
 }

@@ -1,10 +1,12 @@
 // emoclass end to end: the real binary, every output format parsed back, train/serve parity
 // with spectro-dump's PNG, eval against an independent count, bad input and bad bundles.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "spectro/csv.hpp"
 #include "test_support.hpp"
 
 using namespace test_support;
@@ -35,6 +37,16 @@ TEST(EmoclassCli, HelpVersionAndUsageErrors) {
     EXPECT_EQ(run(kBin + kModel).exit_code, 2);
     EXPECT_EQ(run(kBin + kModel + "--format xml x.wav").exit_code, 2);
     EXPECT_EQ(run(kBin + " eval --help").exit_code, 0);
+    // --hop 0 / -1 / x: a short line that says what is wanted (it printed DBL_MAX in 309 digits).
+    for (const char* sub : {"", "eval ", "listen "})
+        for (const char* hop : {"0", "-1", "x"}) {
+            auto r = run(kBin + kModel + sub + "--hop " + hop + " x.wav");
+            EXPECT_EQ(r.exit_code, 2) << sub << hop;
+            EXPECT_NE(r.err.find("--hop: "), std::string::npos) << r.err;
+            EXPECT_TRUE(r.err.find("more than 0 seconds") != std::string::npos ||
+                        r.err.find("not a number of seconds") != std::string::npos) << r.err;
+            EXPECT_LT(r.err.size(), 200u) << r.err;
+        }
 }
 
 TEST(EmoclassCli, EveryFormatParsesBackAndAgrees) {
@@ -73,6 +85,46 @@ TEST(EmoclassCli, EveryFormatParsesBackAndAgrees) {
     EXPECT_NE(t.out.find(objs[0]["emotion"].get<std::string>()), std::string::npos);
     // Results go to stdout only; the same with --jobs 1 and 2.
     EXPECT_EQ(run(kBin + kModel + "-j 1 --format jsonl " + files).out, j.out);
+}
+
+// `--format csv --segments`: the file's row, then one row per window, each telling which it is,
+// with the same windows and emotions as the jsonl segments.
+TEST(EmoclassCli, CsvWithSegmentsListsEveryWindow) {
+    TempDir tmp;
+    write_audio(tmp / "long.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(6.0, 16000, 3));
+    write_audio(tmp / "short.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(2.0, 16000, 4));
+    const std::string files = (tmp / "long.wav") + " " + (tmp / "short.wav");
+    auto objs = jsonl(run(kBin + kModel + "-q --format jsonl " + files).out);
+    ASSERT_EQ(objs.size(), 2u);
+    auto c = run(kBin + kModel + "-q --format csv --segments " + files);
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+    auto table = spectro::parse_csv(c.out, "stdout");
+    ASSERT_EQ(table.header.back(), "end_s");
+    const std::size_t row_col = *table.column("row"), start_col = *table.column("start_s"),
+                      end_col = *table.column("end_s"), emotion_col = *table.column("emotion");
+    EXPECT_EQ(*table.column("speech"), row_col - 1);  // the plain csv's columns keep their places
+    std::size_t at = 0;
+    for (const auto& o : objs) {
+        ASSERT_LT(at, table.rows.size());
+        const auto& file_row = table.rows[at++].fields;
+        EXPECT_EQ(file_row[0], o["file"]);
+        EXPECT_EQ(file_row[row_col], "file");
+        EXPECT_EQ(file_row[emotion_col], o["emotion"]);
+        EXPECT_EQ(file_row[start_col], "0.000");
+        for (const auto& seg : o["segments"]) {
+            ASSERT_LT(at, table.rows.size());
+            const auto& f = table.rows[at++].fields;
+            EXPECT_EQ(f[0], o["file"]);
+            EXPECT_EQ(f[row_col], "segment");
+            EXPECT_NEAR(std::stod(f[start_col]), seg["start_s"].get<double>(), 1e-3);
+            EXPECT_NEAR(std::stod(f[end_col]), seg["end_s"].get<double>(), 1e-3);
+            EXPECT_EQ(f[emotion_col], seg["emotion"].is_null() ? "" : seg["emotion"].get<std::string>());
+        }
+    }
+    EXPECT_EQ(at, table.rows.size());
+    EXPECT_GT(objs[0]["segments"].size(), 3u);
+    // Without --segments the csv is unchanged: one row per file.
+    EXPECT_EQ(spectro::parse_csv(run(kBin + kModel + "-q --format csv " + files).out, "stdout").rows.size(), 2u);
 }
 
 TEST(EmoclassCli, TrainServeParityWithSpectroDumpsPng) {
@@ -114,6 +166,24 @@ TEST(EmoclassCli, BadInputsAreReportedAndTheRestIsClassified) {
     EXPECT_EQ(count_lines(bad_model.err), 1u);
 }
 
+// A FIFO or broken link inside an input folder is named in one error line and fails the run;
+// the rest is classified (it used to be passed over without a word, exit 0).
+TEST(EmoclassCli, FifoAndBrokenLinkInsideAFolderAreNamed) {
+    TempDir tmp;
+    fs::create_directories(tmp / "in");
+    write_audio(tmp / "in/a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(2.0, 16000));
+    ASSERT_EQ(mkfifo((tmp / "in/pipe.wav").c_str(), 0644), 0);
+    fs::create_symlink("nowhere.flac", tmp / "in/dangling.flac");
+    auto r = run(kBin + kModel + "--format jsonl " + (tmp / "in"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(jsonl(r.out).size(), 1u);
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/pipe.wav") + ": a FIFO (named pipe), not a regular file\n"),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/dangling.flac") + ": broken symbolic link\n"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("emoclass: 3 files, 2 failed"), std::string::npos) << r.err;
+}
+
 TEST(EmoclassCli, ExplainFigure) {
     TempDir tmp;
     write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(6.0, 16000));
@@ -121,6 +191,17 @@ TEST(EmoclassCli, ExplainFigure) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(read_bytes(tmp / "a.png").substr(1, 3), "PNG");
     EXPECT_EQ(run(kBin + kModel + "--explain x.png a.wav b.wav").exit_code, 2);
+    // The extension picks the format; one that names none is a one-line usage error, before any work.
+    ASSERT_EQ(run(kBin + kModel + "-q --explain " + (tmp / "a.svg") + " " + (tmp / "a.wav")).exit_code, 0);
+    EXPECT_EQ(read_bytes(tmp / "a.svg").rfind("<?xml", 0), 0u);
+    EXPECT_NE(read_bytes(tmp / "a.svg").find("<svg"), std::string::npos);
+    ASSERT_EQ(run(kBin + kModel + "-q --explain " + (tmp / "a.pdf") + " " + (tmp / "a.wav")).exit_code, 0);
+    EXPECT_EQ(read_bytes(tmp / "a.pdf").rfind("%PDF-", 0), 0u);
+    auto jpg = run(kBin + kModel + "-q --explain " + (tmp / "a.jpg") + " " + (tmp / "a.wav"));
+    EXPECT_EQ(jpg.exit_code, 2);
+    EXPECT_EQ(count_lines(jpg.err), 1u) << jpg.err;
+    EXPECT_NE(jpg.err.find("a.jpg: "), std::string::npos) << jpg.err;
+    EXPECT_FALSE(fs::exists(tmp / "a.jpg"));
 }
 
 TEST(EmoclassCli, EvalAgreesWithAnIndependentCountOfJsonl) {

@@ -237,6 +237,71 @@ TEST(InspectionFigure, HourLongClipIsReducedPerPixelColumn) {
     EXPECT_LE(img.width, 1300);
 }
 
+// Overlapping windows (2.56 s every second) each keep their whole span in the strip, so none
+// hides the one before it (and its label): every window's colour is found all along its span.
+TEST(InspectionFigure, OverlappingWindowsKeepTheirWholeSpan) {
+    TempDir dir;
+    const auto mel = chirp(200, 128);  // 4 s
+    auto fig = basic_figure(mel);      // no probability chart: the plot is 900 px wide
+    struct Window {
+        double start, end;
+        const char* label;
+        int r, g, b;  // the class colour the figure uses for this label
+    };
+    const Window windows[] = {{0.0, 2.56, "angry", 0xd5, 0x5e, 0x00},
+                              {1.0, 3.56, "happy", 0xe6, 0x9f, 0x00},
+                              {1.44, 4.0, "sad", 0x00, 0x72, 0xb2}};
+    for (const auto& w : windows) fig.timeline.push_back({w.start, w.end, w.label, 0.9});
+    const std::string path = dir.file("windows.png");
+    spectro::write_inspection_figure(path, fig);
+    const auto img = spectro::read_png(path);
+    const spectro::SpectroSettings s;
+    const double hop_s = double(s.hop_length) / s.sample_rate;
+    const double t0 = -0.5 * hop_s, t1 = (200 - 0.5) * hop_s;
+    auto has_colour_in_column = [&](int x, const Window& w) {
+        for (int y = 458; y < img.height; ++y) {
+            const std::size_t i = (std::size_t(y) * std::size_t(img.width) + std::size_t(x)) * 3;
+            if (std::abs(img.pixels[i] - w.r) <= 3 && std::abs(img.pixels[i + 1] - w.g) <= 3 &&
+                std::abs(img.pixels[i + 2] - w.b) <= 3)
+                return true;
+        }
+        return false;
+    };
+    for (const auto& w : windows)
+        for (double t = w.start + 0.1; t < w.end - 0.1; t += 0.1) {
+            const int x = int(84 + (t - t0) / (t1 - t0) * 900);
+            EXPECT_TRUE(has_colour_in_column(x, w)) << w.label << " hidden at " << t << " s";
+        }
+    // Three overlapping windows need three rows: the strip is taller than one row of them.
+    auto one = basic_figure(mel);
+    one.timeline = {{0.0, 2.0, "angry", 0.9}, {2.0, 4.0, "sad", 0.9}};
+    spectro::write_inspection_figure(dir.file("one.png"), one);
+    EXPECT_GT(img.height, spectro::read_png(dir.file("one.png")).height);
+}
+
+// The name's extension picks the format: PNG, SVG or PDF; any other is refused.
+TEST(InspectionFigure, SvgAndPdfFromTheName) {
+    const auto mel = chirp(100, 128);
+    auto fig = basic_figure(mel);
+    add_results(fig);
+    EXPECT_EQ(spectro::figure_format_for("a/b.PNG"), spectro::FigureFormat::Png);
+    EXPECT_EQ(spectro::figure_format_for("b.svg"), spectro::FigureFormat::Svg);
+    EXPECT_EQ(spectro::figure_format_for("b.pdf"), spectro::FigureFormat::Pdf);
+    for (const char* bad : {"b.jpg", "b", "dir.svg/b", "b.png.tmp"})
+        EXPECT_THROW(spectro::figure_format_for(bad), spectro::Error) << bad;
+    const auto png = spectro::render_inspection_figure(fig, "x.png");
+    EXPECT_TRUE(has_png_signature(png));
+    const auto svg = spectro::render_inspection_figure(fig, "x.svg", spectro::FigureFormat::Svg);
+    const std::string svg_text(svg.begin(), svg.end());
+    EXPECT_EQ(svg_text.rfind("<?xml", 0), 0u);
+    EXPECT_NE(svg_text.find("<svg"), std::string::npos);
+    EXPECT_NE(svg_text.find("</svg>"), std::string::npos);  // finished, not cut off
+    const auto pdf = spectro::render_inspection_figure(fig, "x.pdf", spectro::FigureFormat::Pdf);
+    const std::string pdf_text(pdf.begin(), pdf.end());
+    EXPECT_EQ(pdf_text.rfind("%PDF-", 0), 0u);
+    EXPECT_NE(pdf_text.find("%%EOF"), std::string::npos);
+}
+
 TEST(InspectionFigure, RejectsMismatchedLabelsAndBadSettings) {
     TempDir dir;
     const auto mel = chirp(20, 128);

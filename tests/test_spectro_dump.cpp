@@ -1,8 +1,12 @@
 // spectro-dump end to end: the real binary on generated audio, the bad-input catalogue, dataset
 // mode (labels, speaker split, ImageFolder layout, manifest, re-runs, --jobs invariance).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
+#include <iostream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -127,6 +131,30 @@ TEST(SpectroDumpCli, BadInputsAreReportedAndTheBatchCarriesOn) {
     EXPECT_NE(r.err.find("4 written, 0 already there, 8 failed"), std::string::npos) << r.err;
 }
 
+// Random bytes named .mp3 (.mp2, .mp1) get our one line each and nothing else on stderr: the
+// name no longer sends unrecognised bytes to libsndfile's MPEG decoder, whose libmpg123 printed
+// "Note: Illegal Audio-MPEG-Header ..." lines. A real MP3, with or without an ID3 tag, still decodes.
+TEST(SpectroDumpCli, RandomBytesNamedMp3GiveOnlyOurErrorLine) {
+    TempDir tmp;
+    std::mt19937 rng(19);
+    std::string cmd = kBin + " -q";
+    const std::vector<std::string> names = {"r1.mp3", "r2.mp3", "r3.mp3", "r4.MP3", "r5.mp2", "r6.mp1"};
+    for (const auto& name : names) {
+        std::string bytes(20000, '\0');
+        for (char& c : bytes) c = char(rng() & 0xff);
+        bytes[0] = 'x';  // never an MPEG frame sync (0xFFE) or tag at the start: these are no MP3s
+        write_bytes(tmp / name, bytes);
+        cmd += " " + (tmp / name);
+    }
+    auto r = run(cmd + " -o " + (tmp / "out"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err.find("Note:"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("mpg123"), std::string::npos) << r.err;
+    for (const auto& name : names)
+        EXPECT_NE(r.err.find("error: " + (tmp / name) + ": not a recognised audio format"), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.err), names.size() + 1) << r.err;  // one per file, then the summary
+}
+
 TEST(SpectroDumpCli, UnwritableOutputDirectory) {
     TempDir tmp;
     write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
@@ -198,6 +226,148 @@ TEST(SpectroDumpCli, DatasetBadFileIsSkippedAndExitIsOne) {
     EXPECT_NE(r.err.find("03-01-05-01-01-01-09.wav: "), std::string::npos) << r.err;
     EXPECT_EQ(count_files(tmp / "ds", ".png"), 36u);
     EXPECT_EQ(read_bytes(tmp / "ds/manifest.csv").find("-09.wav"), std::string::npos);
+}
+
+// Inside an input or --dataset folder, a FIFO, a broken link and a folder that cannot be opened
+// are each named in one error line (they were passed over without a word, exit 0); the rest is
+// done and the exit status is 1. A FIFO is never opened (that would hang).
+TEST(SpectroDumpCli, FifosBrokenLinksAndUnreadableFoldersInsideFoldersAreNamed) {
+    TempDir tmp;
+    bool can_lock = false;
+    const std::string as_user = without_root_read_override(tmp / "probe", &can_lock);
+    if (!can_lock) std::cout << "note: no way to make a folder unreadable here; the locked-folder case is left out\n";
+    fs::create_directories(tmp / "in/sub");
+    write_audio(tmp / "in/a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    write_audio(tmp / "in/sub/b.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000, 2));
+    ASSERT_EQ(mkfifo((tmp / "in/pipe.wav").c_str(), 0644), 0);
+    ASSERT_EQ(mkfifo((tmp / "in/sub/notes").c_str(), 0644), 0);
+    fs::create_symlink("nowhere.wav", tmp / "in/dangling.wav");
+    fs::create_directories(tmp / "in/locked");
+    write_audio(tmp / "in/locked/c.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000, 3));
+    if (can_lock) fs::permissions(tmp / "in/locked", fs::perms::none);
+    auto r = run(as_user + kBin + " -q " + (tmp / "in") + " -o " + (tmp / "out"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/pipe.wav") + ": a FIFO (named pipe), not a regular file\n"),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/sub/notes") + ": a FIFO"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("error: " + (tmp / "in/dangling.wav") + ": broken symbolic link\n"), std::string::npos)
+        << r.err;
+    if (can_lock) {
+        EXPECT_NE(r.err.find("error: " + (tmp / "in/locked") + ": cannot read folder: "), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("2 written, 0 already there, 4 failed"), std::string::npos) << r.err;
+    }
+    EXPECT_TRUE(fs::exists(tmp / "out/a.png"));
+    EXPECT_TRUE(fs::exists(tmp / "out/b.png"));
+
+    // --dataset: the same, counted with the failures; every labelled file is still dumped.
+    make_corpus(tmp / "corpus", 3);
+    ASSERT_EQ(mkfifo((tmp / "corpus/ravdess/03-01-05-01-01-01-09.wav").c_str(), 0644), 0);
+    fs::create_directories(tmp / "corpus/crema/locked");
+    if (can_lock) fs::permissions(tmp / "corpus/crema/locked", fs::perms::none);
+    auto d = run(as_user + kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    EXPECT_EQ(d.exit_code, 1) << d.err;
+    EXPECT_NE(d.err.find("error: " + (tmp / "corpus/ravdess/03-01-05-01-01-01-09.wav") + ": a FIFO"), std::string::npos)
+        << d.err;
+    if (can_lock)
+        EXPECT_NE(d.err.find("error: " + (tmp / "corpus/crema/locked") + ": cannot read folder: "), std::string::npos)
+            << d.err;
+    EXPECT_EQ(count_files(tmp / "ds", ".png"), 36u);
+}
+
+// A corpus of one speaker cannot be split by speaker: all of it goes to train, and one warning
+// line per such corpus says so (it used to happen without a word). None for a splittable corpus.
+TEST(SpectroDumpCli, DatasetWarnsWhenACorpusHasTooFewSpeakersToSplit) {
+    TempDir tmp;
+    make_corpus(tmp / "corpus", 1);
+    auto r = run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const char* corpus : {"ravdess", "crema-d"})
+        EXPECT_NE(r.err.find("spectro-dump: warning: corpus " + std::string(corpus) +
+                             " has 1 speaker, so all its 6 files are in train"),
+                  std::string::npos)
+            << corpus << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 3u) << r.err;  // two warnings and the summary
+    EXPECT_EQ(count_files(tmp / "ds/train", ".png"), 12u);
+    auto listed = run(kBin + " --list-split --dataset " + (tmp / "corpus"));
+    EXPECT_NE(listed.err.find("warning: corpus ravdess has 1 speaker"), std::string::npos) << listed.err;
+
+    make_corpus(tmp / "six", 6);
+    auto six = run(kBin + " -q --dataset " + (tmp / "six") + " -o " + (tmp / "ds6"));
+    EXPECT_EQ(six.exit_code, 0) << six.err;
+    EXPECT_EQ(six.err.find("warning"), std::string::npos) << six.err;
+}
+
+namespace {
+// The PID of a process that has exited (and been reaped): what a SIGKILLed run leaves in its
+// temporaries' names.
+int dead_pid() {
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    return int(child);
+}
+}  // namespace
+
+// A temporary a killed run left (NAME.tmp.PID.N, that PID gone) is removed by the next run into
+// the folder; a live process's is kept. It used to stay for ever.
+TEST(SpectroDumpCli, TemporariesOfAKilledRunAreRemovedByTheNextRun) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    fs::create_directories(tmp / "out");
+    const std::string stale = tmp / ("out/a.png.tmp." + std::to_string(dead_pid()) + ".0");
+    const std::string stale_raw = tmp / ("out/x.npy.tmp." + std::to_string(dead_pid()) + ".p2");
+    const std::string live = tmp / ("out/b.png.tmp." + std::to_string(getpid()) + ".0");
+    const std::string other = tmp / "out/notes.tmp.txt";
+    for (const auto& f : {stale, stale_raw, live, other}) write_bytes(f, "partial");
+    auto r = run(kBin + " -q " + (tmp / "a.wav") + " -o " + (tmp / "out"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_FALSE(fs::exists(stale_raw));
+    EXPECT_TRUE(fs::exists(live));   // its writer may still rename it
+    EXPECT_TRUE(fs::exists(other));  // not ours
+    EXPECT_TRUE(fs::exists(tmp / "out/a.png"));
+
+    make_corpus(tmp / "corpus", 3);
+    ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
+    const std::string stale_image = tmp / ("ds/train/sad/x.png.tmp." + std::to_string(dead_pid()) + ".7");
+    const std::string stale_manifest = tmp / ("ds/manifest.csv.tmp." + std::to_string(dead_pid()) + ".1");
+    write_bytes(stale_image, "partial");
+    write_bytes(stale_manifest, "partial");
+    ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
+    EXPECT_FALSE(fs::exists(stale_image));
+    EXPECT_FALSE(fs::exists(stale_manifest));
+}
+
+// A folder (or anything but a regular file) where an output goes is an error for that input,
+// not "already there"; the rest of the batch is done.
+TEST(SpectroDumpCli, AFolderNamedLikeAnOutputIsAnErrorNotDone) {
+    TempDir tmp;
+    for (const char* f : {"a.wav", "b.wav", "c.wav"})
+        write_audio(tmp / f, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    fs::create_directories(tmp / "out/b.png");
+    const std::string inputs = (tmp / "a.wav") + " " + (tmp / "b.wav") + " " + (tmp / "c.wav");
+    for (int pass = 0; pass < 2; ++pass) {  // the second pass: a.png and c.png are there, b.png still not
+        auto r = run(kBin + " -q " + inputs + " -o " + (tmp / "out"));
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_NE(r.err.find("error: " + (tmp / "out/b.png") + ": exists and is not a regular file\n"),
+                  std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(pass == 0 ? "2 written, 0 already there, 1 failed" : "0 written, 2 already there, 1 failed"),
+                  std::string::npos) << r.err;
+        EXPECT_TRUE(fs::is_regular_file(tmp / "out/a.png"));
+        EXPECT_TRUE(fs::is_regular_file(tmp / "out/c.png"));
+    }
+    // --dataset: the same for an image path.
+    make_corpus(tmp / "corpus", 3);
+    ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
+    const auto table = spectro::read_csv(tmp / "ds/manifest.csv");
+    const std::string image = tmp / ("ds/" + table.rows[0].fields[5]);
+    fs::remove(image);
+    fs::create_directories(image);
+    auto d = run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds"));
+    EXPECT_EQ(d.exit_code, 1) << d.err;
+    EXPECT_NE(d.err.find(image + ": exists and is not a regular file"), std::string::npos) << d.err;
+    EXPECT_NE(d.err.find("35 images (0 written, 35 already there), 1 failed"), std::string::npos) << d.err;
 }
 
 TEST(SpectroDumpCli, SharedDataDumpsCompletely) {

@@ -104,6 +104,27 @@ inline std::size_t count_lines(const std::string& s) {
     return n;
 }
 
+// A command prefix under which a folder with mode 000 cannot be read. Root reads it anyway
+// (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so as root the tool runs under setpriv (util-linux)
+// with those two capabilities dropped from its bounding set. Sets *possible false (and returns
+// "") where neither works, e.g. a container without CAP_SETPCAP.
+inline std::string without_root_read_override(const std::string& probe_dir, bool* possible) {
+    *possible = true;
+    if (geteuid() != 0) return "";
+    const std::string prefix = "setpriv --bounding-set=-dac_override,-dac_read_search ";
+    std::error_code ec;
+    fs::create_directories(probe_dir, ec);
+    fs::permissions(probe_dir, fs::perms::none, ec);
+    // ls must start (status 0 on an empty readable folder) yet fail on the locked one.
+    const int started = std::system((prefix + "true >/dev/null 2>&1").c_str());
+    const int locked = std::system((prefix + "ls " + probe_dir + " >/dev/null 2>&1").c_str());
+    fs::permissions(probe_dir, fs::perms::owner_all, ec);
+    fs::remove_all(probe_dir, ec);
+    if (started == 0 && locked != 0) return prefix;
+    *possible = false;
+    return "";
+}
+
 // ../shared/data beside the checkout, or "" (tests that need it say so and skip).
 inline std::string shared_data_dir() {
     for (const char* p : {EMOCLASS_SOURCE_DIR "/../shared/data", EMOCLASS_SOURCE_DIR "/shared/data"}) {

@@ -19,7 +19,7 @@ classify::ModelBundle load_model(const std::string& model_dir) {
     return classify::load_bundle(classify::find_default_bundle(exe_path));
 }
 
-std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args, std::size_t* unreadable) {
     std::vector<std::string> out;
     for (const auto& a : args) {
         std::error_code ec;
@@ -28,6 +28,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
             out.insert(out.end(), scan.files.begin(), scan.files.end());
             for (const auto& [file, reason] : scan.skipped)  // one line per file no decoder reads
                 std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
+            for (const auto& [path, reason] : scan.errors)
+                std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
+            *unreadable += scan.errors.size();
         } else {
             out.push_back(a);
         }

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -67,8 +69,10 @@ void write_explain(const std::string& path, const std::string& input, const clas
                    const classify::Result& r) {
     spectro::AudioInfo info;
     auto mel = spectro::mel_from_file(input, bundle.spectro, &info);
-    const auto png = classify::explain_png(bundle, r, mel, info.duration_s, std::filesystem::path(input).filename().string());
-    spectro::write_file_atomically(path, png);
+    const auto figure = classify::explain_figure(bundle, r, mel, info.duration_s,
+                                                 std::filesystem::path(input).filename().string(),
+                                                 spectro::figure_format_for(path));
+    spectro::write_file_atomically(path, figure);
 }
 
 int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
@@ -77,13 +81,14 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         auto listed = tools::read_file_list(o.files_from, o.nul_separated);
         args.insert(args.end(), listed.begin(), listed.end());
     }
-    auto files = tools::expand_inputs(args);
+    std::size_t unreadable = 0;  // inside folders: counted as failed inputs
+    auto files = tools::expand_inputs(args, &unreadable);
     const std::size_t all_inputs = files.size();
     if (!o.shard.empty()) files = tools::select_shard(files, tools::parse_shard(o.shard));
     if (!o.output.empty()) files = tools::without_duplicates(files);
     if (o.list_inputs) {
         for (const auto& f : files) std::printf("%s\n", f.c_str());
-        return 0;
+        return unreadable ? 1 : 0;
     }
     std::unique_ptr<tools::ResumableJsonl> output;
     if (!o.output.empty()) {
@@ -109,11 +114,11 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     if (files.empty()) {
         if (output && all_inputs > 0) {
             output->finish();
-            return 0;
+            return unreadable ? 1 : 0;
         }
         if (!o.shard.empty() && all_inputs > 0) {
             std::fprintf(stderr, "emoclass: shard %s holds none of the %zu inputs\n", o.shard.c_str(), all_inputs);
-            return 0;
+            return unreadable ? 1 : 0;
         }
         std::fprintf(stderr, "emoclass: no audio files found in the given directories\n");
         return 1;
@@ -137,7 +142,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     for (const auto& f : files) file_width = std::max(file_width, f.size());
     file_width = std::min<std::size_t>(file_width, 48);
     if (!output && o.format == "table") std::printf("%s\n", classify::table_header(bundle.labels, file_width).c_str());
-    else if (!output && o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels).c_str());
+    else if (!output && o.format == "csv") std::printf("%s\n", classify::csv_header(bundle.labels, o.segments).c_str());
     std::fflush(stdout);
 
     // Results print in input order, each as soon as all before it are done.
@@ -167,7 +172,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
                     output_failed = true;
                 }
             } else if (o.format == "jsonl") std::printf("%s\n", classify::to_json(r, true, -1, o.top_k).c_str());
-            else if (o.format == "csv") std::printf("%s\n", classify::to_csv_row(r, o.top_k).c_str());
+            else if (o.format == "csv") std::printf("%s", classify::to_csv_rows(r, o.segments, o.top_k).c_str());
             else {
                 std::printf("%s\n", classify::to_table_row(r, file_width, o.top_k).c_str());
                 if (o.segments && r.segments.size() > 1) std::printf("%s", classify::segments_table(r, o.top_k).c_str());
@@ -210,7 +215,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         std::fprintf(stderr, "emoclass: %s\n", output_error.c_str());
         return 1;
     }
-    std::size_t failed = 0;
+    std::size_t failed = unreadable;
     for (const auto& e : errors) failed += e.empty() ? 0 : 1;
     if (!o.explain.empty() && failed == 0) {
         try {
@@ -221,9 +226,21 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         }
     }
     if ((files.size() > 1 || failed) && !o.quiet)  // a lone failure gets its summary too
-        std::fprintf(stderr, "emoclass: %zu files, %zu failed, %.1fs\n", files.size(), failed, progress.elapsed_s());
+        std::fprintf(stderr, "emoclass: %zu files, %zu failed, %.1fs\n", files.size() + unreadable, failed,
+                     progress.elapsed_s());
     return failed ? 1 : 0;
 }
+
+// For --hop. CLI11's PositiveNumber refuses 0 with "Value 0 not in range 0.000000 to " and
+// DBL_MAX written out in 309 digits; this says what is wanted.
+const CLI::Validator kPositiveSeconds(
+    [](std::string& text) {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size()) return "'" + text + "' is not a number of seconds";
+        return v > 0 && std::isfinite(v) ? std::string() : "must be more than 0 seconds, not " + text;
+    },
+    "SECONDS>0");
 
 classify::Server* g_server = nullptr;
 void stop_server(int) {
@@ -253,9 +270,9 @@ int main(int argc, char** argv) {
     app.add_option("-f,--format", co.format, "table | jsonl | csv")->check(CLI::IsMember({"table", "jsonl", "csv"}))->capture_default_str();
     app.add_flag("--segments", co.segments, "print each window's result (start, end, emotion, confidence, probabilities)");
     app.add_option("--top-k", co.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
-    app.add_option("--explain", co.explain, "single input: write a figure with spectrogram, probabilities, timeline");
+    app.add_option("--explain", co.explain, "single input: write a figure (.png, .svg or .pdf) with spectrogram, probabilities, timeline");
     app.add_option("--hop", co.hop_s, "seconds between windows on long audio [default: the model's]")
-        ->check(CLI::PositiveNumber);
+        ->check(kPositiveSeconds);
     app.add_option("-j,--jobs", co.jobs, "files in parallel [default: all cores]");
     app.add_option("--threads", co.threads, "OpenCV threads per inference [default: all with 1 job, else 1]");
     app.add_flag("-q,--quiet", co.quiet, "no progress output");
@@ -276,7 +293,7 @@ int main(int argc, char** argv) {
     eval->add_option("--confusion-png", eo.confusion_png, "draw the confusion matrix");
     eval->add_option("--predictions", eo.predictions_jsonl, "also write every file's result as jsonl");
     eval->add_option("-j,--jobs", eo.jobs, "files in parallel")->capture_default_str();
-    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio")->check(CLI::PositiveNumber);
+    eval->add_option("--hop", eo.hop_s, "seconds between windows on long audio")->check(kPositiveSeconds);
     eval->add_flag("-q,--quiet", [&](std::int64_t) { eo.progress = false; }, "no progress output");
     eo.jobs = spectro::default_jobs();
 
@@ -305,7 +322,7 @@ int main(int argc, char** argv) {
     listen->add_option("--sample-format", lo.sample_format, "s16le | s32le | f32le | u8")
         ->check(CLI::IsMember({"s16le", "s32le", "f32le", "u8"}))->capture_default_str();
     listen->add_option("-f,--format", lo.output_format, "text | jsonl")->check(CLI::IsMember({"text", "jsonl"}))->capture_default_str();
-    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]")->check(CLI::PositiveNumber);
+    listen->add_option("--hop", lo.hop_s, "seconds between windows [default: the model's]")->check(kPositiveSeconds);
     listen->add_flag("--show-silence", lo.show_silence, "also print windows skipped for holding no speech");
     listen->add_option("--top-k", lo.top_k, "list only the K most probable labels [default: all]")->check(CLI::NonNegativeNumber);
 
@@ -347,6 +364,12 @@ int main(int argc, char** argv) {
         if (!co.output.empty() && ((co.format != "jsonl" && app.count("--format") > 0) || !co.explain.empty())) {
             std::fprintf(stderr, "emoclass: --output writes jsonl; it takes no --format %s or --explain\n",
                          co.format.c_str());
+            return 2;
+        }
+        if (!co.explain.empty()) try {
+            spectro::figure_format_for(co.explain);  // a name that says no format is refused before the work
+        } catch (const spectro::Error& e) {
+            std::fprintf(stderr, "emoclass: %s\n", e.what());
             return 2;
         }
         if (co.nul_separated && co.files_from.empty()) {

@@ -36,7 +36,7 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     const spectro::LabelMapping mapping;
     std::vector<spectro::LabeledFile> files;
     std::size_t unlabelled = 0, outside = 0, bad_rows = 0;
-    for (const auto& f : expand_inputs(names)) {
+    for (const auto& f : expand_inputs(names, &bad_rows)) {  // what cannot be looked at counts as failed
         auto parsed = spectro::parse_labeled_path(f, mapping);
         if (parsed) files.push_back(*parsed);
         else ++unlabelled;
@@ -203,10 +203,10 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     if (!o.confusion_png.empty()) {
         std::vector<std::vector<long>> counts;
         for (const auto& row : report.confusion) counts.emplace_back(row.begin(), row.begin() + long(bundle.labels.size()));
-        char title[160];
-        std::snprintf(title, sizeof title, "%s: accuracy %.1f%%, macro-F1 %.1f%% (%ld files)", bundle.name.c_str(),
-                      100 * report.accuracy, 100 * report.macro_f1, report.total);
-        spectro::write_confusion_figure(o.confusion_png, bundle.labels, counts, title);
+        std::vector<std::string> data = o.inputs;
+        if (!o.manifest.empty()) data.push_back(o.manifest);
+        spectro::write_confusion_figure(o.confusion_png, bundle.labels, counts,
+                                        classify::confusion_title(bundle.name, data, o.split, report));
     }
     return failed ? 1 : 0;
 }

@@ -289,4 +289,11 @@ void ResumableJsonl::finish() {
     if (::close(fd) != 0) throw spectro::Error(path_, errno_text("cannot close"));
 }
 
+bool output_in_place(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return false;
+    if (!S_ISREG(st.st_mode)) throw spectro::Error(path, "exists and is not a regular file");
+    return true;
+}
+
 }  // namespace tools

@@ -120,4 +120,9 @@ private:
 // JSON_OBJECT ("{...}") with "file_size" and "file_mtime_ns" added as its last fields.
 std::string with_stamp(const std::string& json_object, const FileStamp& stamp);
 
+// Whether an output is already there for a re-run to skip: a regular file at PATH. Anything
+// else there (a folder, a FIFO) throws spectro::Error(path, "exists and is not a regular file"):
+// neither skipped as done nor replaced.
+bool output_in_place(const std::string& path);
+
 }  // namespace tools

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "batch_io.hpp"
 #include "progress.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/csv.hpp"
@@ -95,7 +96,11 @@ int run_dataset_dump(const DatasetOptions& o) {
             for (const auto& e : manifest.entries) add(e.file);
             continue;
         }
-        for (const auto& path : spectro::list_audio_files(root)) {
+        std::vector<std::pair<std::string, std::string>> unreadable;  // failures, like bad manifest rows
+        const auto audio_files = spectro::list_audio_files(root, &unreadable);
+        for (const auto& [path, reason] : unreadable) std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
+        bad_rows += unreadable.size();
+        for (const auto& path : audio_files) {
             auto parsed = spectro::parse_labeled_path(path, o.mapping);
             if (parsed) add(*parsed);
             else ++unlabelled;
@@ -118,6 +123,24 @@ int run_dataset_dump(const DatasetOptions& o) {
         names.insert(it.split + "/" + it.file.label + "/" + name);
         it.image = it.split + "/" + it.file.label + "/" + name + ".png";
     }
+    // A corpus with fewer than 3 speakers keeps them all in train (split_speakers): nothing of it
+    // is held out, which a reader of the summary would not guess. One line per such corpus.
+    if (o.fractions.val > 0 || o.fractions.test > 0) {
+        std::map<std::string, std::pair<std::set<std::string>, std::size_t>> train_only;  // speakers, files
+        std::set<std::string> held_out;
+        for (const auto& it : items) {
+            if (it.split != "train") held_out.insert(it.file.corpus);
+            auto& c = train_only[it.file.corpus];
+            c.first.insert(it.file.speaker);
+            ++c.second;
+        }
+        for (const auto& [corpus, c] : train_only)
+            if (!held_out.count(corpus))
+                std::fprintf(stderr,
+                             "spectro-dump: warning: corpus %s has %zu speaker%s, so all its %zu files are in train "
+                             "(val and test take whole speakers, from 3 on)\n",
+                             corpus.c_str(), c.first.size(), c.first.size() == 1 ? "" : "s", c.second);
+    }
     if (o.list_split) return list_split(items, bad_rows);
 
     // 3. Settings: a folder made with other settings is not silently mixed.
@@ -134,7 +157,9 @@ int run_dataset_dump(const DatasetOptions& o) {
         for (const auto& label : spectro::emotion_classes()) {
             fs::create_directories(out / s / label, ec);
             if (ec) throw spectro::Error((out / s / label).string(), "cannot create directory: " + ec.message());
+            spectro::remove_stale_temporaries((out / s / label).string());  // a killed run's debris
         }
+    spectro::remove_stale_temporaries(out.string());  // manifest.csv, spectro.json
 
     // 4. Render, in parallel; each task owns its slot.
     Progress progress(items.size(), "spectro-dump", o.progress);
@@ -142,7 +167,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         Item& it = items[i];
         const fs::path target = out / it.image;
         try {
-            if (!o.overwrite && fs::exists(target)) {
+            if (!o.overwrite && output_in_place(target.string())) {
                 it.state = Item::State::Existing;
             } else {
                 spectro::write_png(target.string(), spectro::image_from_file(it.file.path, o.settings));

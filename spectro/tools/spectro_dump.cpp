@@ -12,6 +12,7 @@
 #include "batch_io.hpp"
 #include "dataset_dump.hpp"
 #include "progress.hpp"
+#include "spectro/atomic_file.hpp"
 #include "spectro/audio_folder.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/db.hpp"
@@ -215,6 +216,7 @@ int main(int argc, char** argv) {
     }
     // A folder stands for every file in it that a decoder reads; the rest are named on stderr.
     std::vector<std::string> expanded;
+    std::size_t unreadable = 0;  // entries inside folders that cannot be looked at: failures
     for (const auto& input : inputs) {
         std::error_code ec;
         if (!fs::is_directory(input, ec)) {
@@ -225,6 +227,9 @@ int main(int argc, char** argv) {
             auto scan = spectro::scan_audio_folder(input);
             for (const auto& [file, reason] : scan.skipped)
                 std::fprintf(stderr, "skipped %s: %s\n", file.c_str(), reason.c_str());
+            for (const auto& [path, reason] : scan.errors)
+                std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
+            unreadable += scan.errors.size();
             expanded.insert(expanded.end(), scan.files.begin(), scan.files.end());
             if (scan.files.empty()) expanded.push_back(input);  // nothing to read: its error line says why
         } catch (const spectro::Error& e) {
@@ -297,6 +302,7 @@ int main(int argc, char** argv) {
                      ec ? ec.message().c_str() : "");
         return 1;
     }
+    spectro::remove_stale_temporaries(out_dir);  // debris of a killed run, never an output
 
     // Output names from the input stems; two inputs with one stem would overwrite each other.
     std::vector<std::string> outputs(inputs.size()), errors(inputs.size());
@@ -320,8 +326,8 @@ int main(int argc, char** argv) {
         lo.still_valid = [&](const nlohmann::json& line) {
             auto it = output_of.find(line.value("file", std::string()));
             std::error_code exists_ec;
-            return it == output_of.end() ||
-                   (line.value("output", std::string()) == it->second && fs::exists(it->second, exists_ec) && !overwrite);
+            return it == output_of.end() || (line.value("output", std::string()) == it->second &&
+                                             fs::is_regular_file(it->second, exists_ec) && !overwrite);
         };
         try {
             log = std::make_unique<tools::ResumableJsonl>(log_path, inputs, lo);
@@ -358,7 +364,7 @@ int main(int argc, char** argv) {
                 // Stamped before reading: an input changed meanwhile is redone on resume.
                 auto stamp = log ? tools::stamp_of(inputs[i]) : std::nullopt;
                 const int stat_errno = errno;
-                if (!overwrite && fs::exists(outputs[i])) skipped[i] = 1;
+                if (!overwrite && tools::output_in_place(outputs[i])) skipped[i] = 1;
                 else dump_one(inputs[i], outputs[i], inspect, s);  // says why an input is missing
                 if (log && !stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
                 if (log) stamps[i] = *stamp;
@@ -391,8 +397,8 @@ int main(int argc, char** argv) {
         }
         skipped_count += std::size_t(skipped[i]);
     }
-    if (inputs.size() > 1 || failed)
+    if (inputs.size() > 1 || failed || unreadable)
         std::fprintf(stderr, "spectro-dump: %zu written, %zu already there, %zu failed (%.1fs)\n",
-                     inputs.size() - failed - skipped_count, skipped_count, failed, progress.elapsed_s());
-    return failed ? 1 : 0;
+                     inputs.size() - failed - skipped_count, skipped_count, failed + unreadable, progress.elapsed_s());
+    return failed || unreadable ? 1 : 0;
 }
