@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
-#include "classify/windows.hpp"
+#include "classify/analysis_stream.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 #include "spectro/png_io.hpp"
@@ -38,13 +39,12 @@ Result Analyzer::run(spectro::AudioReader& reader) {
     Result r;
     r.file = reader.name();
     r.labels = classifier_.bundle().labels;
-    WindowStream windows(classifier_, options_.hop_s, [&](const Segment& s) { r.segments.push_back(s); });
-    auto info = spectro::stream_audio(reader, classifier_.bundle().spectro,
-                                      [&](const float* mel) { windows.push_frame(mel); });
-    if (windows.frames_seen() == 0) throw spectro::Error(reader.name(), "shorter than one STFT frame");
-    windows.finish();
-    r.duration_s = info.duration_s;
-    for (auto& s : r.segments) s.end_s = std::min(s.end_s, r.duration_s);
+    AnalysisStream stream(classifier_, options_.hop_s, reader.sample_rate(), reader.name(),
+                          [&](const Segment& s) { r.segments.push_back(s); });
+    std::vector<float> block(1 << 14);
+    while (const std::size_t n = reader.read_mono(block.data(), block.size())) stream.push(block.data(), n);
+    if (!stream.finish()) throw spectro::Error(reader.name(), "shorter than one STFT frame");
+    r.duration_s = reader.duration_s();  // exact now, also where the container only estimated it
     aggregate(r);
     return r;
 }
