@@ -62,10 +62,11 @@ Result Analyzer::analyze_bytes(const void* data, std::size_t size, const std::st
 
 Result Analyzer::analyze_png(const std::string& path) {
     const auto image = spectro::read_png(path);
+    const auto& s = classifier_.bundle().spectro;
+    check_model_input_png(image, s, path);
     Result r;
     r.file = path;
     r.labels = classifier_.bundle().labels;
-    const auto& s = classifier_.bundle().spectro;
     Segment seg;
     seg.voiced = true;
     seg.end_s = double(image.width) * s.hop_length / s.sample_rate;
@@ -73,6 +74,20 @@ Result Analyzer::analyze_png(const std::string& path) {
     r.segments.push_back(seg);
     aggregate(r);
     return r;
+}
+
+void check_model_input_png(const spectro::Image& image, const spectro::SpectroSettings& s, const std::string& name) {
+    const int channels = s.image.colormap == spectro::Colormap::Gray ? 1 : 3;
+    const bool width_ok = s.image.frames > 0 ? image.width == s.image.frames : image.width >= 1;
+    if (width_ok && image.height == s.n_mels && image.channels == channels) return;
+    auto describe = [](int width, int height, int channels) {
+        return (width > 0 ? std::to_string(width) : std::string("any")) + "x" + std::to_string(height) + " " +
+               (channels == 1 ? "gray" : "RGB");
+    };
+    throw spectro::Error(name, "not a model-input spectrogram for this model: " +
+                                   describe(image.width, image.height, image.channels) + ", the model takes " +
+                                   describe(s.image.frames, s.n_mels, channels) +
+                                   " as spectro-dump writes with its settings (an --inspect figure is for people)");
 }
 
 bool is_png_path(const std::string& path) {
