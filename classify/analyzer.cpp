@@ -69,7 +69,7 @@ Result Analyzer::analyze_png(const std::string& path) {
     r.labels = classifier_.bundle().labels;
     Segment seg;
     seg.voiced = true;
-    seg.end_s = double(image.width) * s.hop_length / s.sample_rate;
+    seg.end_s = s.frames_seconds(std::size_t(image.width));
     seg.probabilities = classifier_.classify(image);
     r.segments.push_back(seg);
     aggregate(r);

@@ -367,7 +367,7 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
                                     : std::to_string(rate) + " Hz, " + std::to_string(o.channels) +
                                           " channel(s), " + o.sample_format;
     std::fprintf(stderr, "emoclass listen: %s, %s; windows of %.2f s every %.2f s%s\n", name.c_str(), what.c_str(),
-                 double(bundle.spectro.image.frames) * bundle.spectro.hop_length / bundle.spectro.sample_rate, hop_s,
+                 bundle.spectro.window_seconds(), hop_s,
                  o.device.empty() && o.input != "-" ? "" : " (Ctrl-C to stop)");
 
     if (reader) {
