@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
-#include "classify/windows.hpp"
+#include "classify/analysis_stream.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 #include "spectro/png_io.hpp"
@@ -38,13 +39,12 @@ Result Analyzer::run(spectro::AudioReader& reader) {
     Result r;
     r.file = reader.name();
     r.labels = classifier_.bundle().labels;
-    WindowStream windows(classifier_, options_.hop_s, [&](const Segment& s) { r.segments.push_back(s); });
-    auto info = spectro::stream_audio(reader, classifier_.bundle().spectro,
-                                      [&](const float* mel) { windows.push_frame(mel); });
-    if (windows.frames_seen() == 0) throw spectro::Error(reader.name(), "shorter than one STFT frame");
-    windows.finish();
-    r.duration_s = info.duration_s;
-    for (auto& s : r.segments) s.end_s = std::min(s.end_s, r.duration_s);
+    AnalysisStream stream(classifier_, options_.hop_s, reader.sample_rate(), reader.name(),
+                          [&](const Segment& s) { r.segments.push_back(s); });
+    std::vector<float> block(1 << 14);
+    while (const std::size_t n = reader.read_mono(block.data(), block.size())) stream.push(block.data(), n);
+    if (!stream.finish()) throw spectro::Error(reader.name(), "shorter than one STFT frame");
+    r.duration_s = reader.duration_s();  // exact now, also where the container only estimated it
     aggregate(r);
     return r;
 }
@@ -62,17 +62,32 @@ Result Analyzer::analyze_bytes(const void* data, std::size_t size, const std::st
 
 Result Analyzer::analyze_png(const std::string& path) {
     const auto image = spectro::read_png(path);
+    const auto& s = classifier_.bundle().spectro;
+    check_model_input_png(image, s, path);
     Result r;
     r.file = path;
     r.labels = classifier_.bundle().labels;
-    const auto& s = classifier_.bundle().spectro;
     Segment seg;
     seg.voiced = true;
-    seg.end_s = double(image.width) * s.hop_length / s.sample_rate;
+    seg.end_s = s.frames_seconds(std::size_t(image.width));
     seg.probabilities = classifier_.classify(image);
     r.segments.push_back(seg);
     aggregate(r);
     return r;
+}
+
+void check_model_input_png(const spectro::Image& image, const spectro::SpectroSettings& s, const std::string& name) {
+    const int channels = s.image.colormap == spectro::Colormap::Gray ? 1 : 3;
+    const bool width_ok = s.image.frames > 0 ? image.width == s.image.frames : image.width >= 1;
+    if (width_ok && image.height == s.n_mels && image.channels == channels) return;
+    auto describe = [](int width, int height, int channels) {
+        return (width > 0 ? std::to_string(width) : std::string("any")) + "x" + std::to_string(height) + " " +
+               (channels == 1 ? "gray" : "RGB");
+    };
+    throw spectro::Error(name, "not a model-input spectrogram for this model: " +
+                                   describe(image.width, image.height, image.channels) + ", the model takes " +
+                                   describe(s.image.frames, s.n_mels, channels) +
+                                   " as spectro-dump writes with its settings (an --inspect figure is for people)");
 }
 
 bool is_png_path(const std::string& path) {

@@ -6,6 +6,8 @@
 
 #include "classify/classifier.hpp"
 #include "classify/result.hpp"
+#include "spectro/image.hpp"
+#include "spectro/settings.hpp"
 
 namespace classify {
 
@@ -32,5 +34,10 @@ private:
 void aggregate(Result& result);
 
 bool is_png_path(const std::string& path);
+
+// Throws spectro::Error(name, reason) unless `image` has the geometry spectro-dump gives a
+// model-input PNG with the settings `s` (height n_mels, width image.frames, gray or RGB by the
+// colormap): an inspection figure or any other picture is refused, not resized into the model.
+void check_model_input_png(const spectro::Image& image, const spectro::SpectroSettings& s, const std::string& name);
 
 }  // namespace classify

@@ -20,8 +20,8 @@ void WindowStream::emit(std::size_t first, const spectro::FrameWindow& placement
                         const WindowVerdict& verdict) {
     const auto& s = bundle_.spectro;
     Segment seg;
-    seg.start_s = double(first) * s.hop_length / s.sample_rate;
-    seg.end_s = double(first + placement.count) * s.hop_length / s.sample_rate;
+    seg.start_s = s.frames_seconds(first);
+    seg.end_s = s.frames_seconds(first + placement.count);
     seg.voiced = verdict.speech();
     last_verdict_ = verdict;
     if (seg.voiced) seg.probabilities = classifier_.classify(spectro::render_window(mel, placement, s));

@@ -102,6 +102,7 @@ struct AudioReader::Impl {
     std::vector<float> interleaved;
     std::int64_t delivered = 0;
     bool truncated_header = false;
+    bool pipe = false;  // open_pipe: no length known before the end
 
     int fd = -1;  // the file's descriptor, ours to close (libsndfile is told not to)
     ~Impl() {
@@ -135,6 +136,7 @@ struct AudioReader::Impl {
         }
         if (info.channels < 1) throw Error(name, "no audio channels");
         if (info.samplerate < 1) throw Error(name, "invalid sample rate " + std::to_string(info.samplerate));
+        if (pipe) return;
         if (info.frames <= 0) throw Error(name, "contains no audio samples");
         truncated_header = log_reports_truncation(file);
         if (truncated_header) throw Error(name, "truncated: the header declares more audio data than the file holds");
@@ -189,9 +191,22 @@ AudioReader AudioReader::open_memory(const void* data, std::size_t size, const s
     return AudioReader(std::move(impl));
 }
 
+AudioReader AudioReader::open_pipe(int fd, const std::string& name) {
+    auto impl = std::make_unique<Impl>();
+    impl->name = name;
+    impl->pipe = true;
+    int sndfile_code = 0;
+    std::string sndfile_reason =
+        impl->open_locked([&] { return sf_open_fd(fd, SFM_READ, &impl->info, SF_FALSE); }, sndfile_code);
+    impl->check_opened(sndfile_reason);
+    return AudioReader(std::move(impl));
+}
+
 int AudioReader::sample_rate() const { return impl_->ffmpeg ? impl_->ffmpeg->sample_rate() : impl_->info.samplerate; }
 int AudioReader::channels() const { return impl_->ffmpeg ? impl_->ffmpeg->channels() : impl_->info.channels; }
-std::int64_t AudioReader::frames() const { return impl_->ffmpeg ? impl_->ffmpeg->frames() : impl_->info.frames; }
+std::int64_t AudioReader::frames() const {
+    return impl_->ffmpeg ? impl_->ffmpeg->frames() : impl_->pipe ? impl_->delivered : impl_->info.frames;
+}
 const std::string& AudioReader::name() const { return impl_->name; }
 
 std::string AudioReader::format_name() const {
@@ -208,7 +223,7 @@ std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
     Impl& m = *impl_;
     if (m.ffmpeg) return m.ffmpeg->read_mono(out, max_frames);
     const int ch = m.info.channels;
-    std::int64_t left = m.info.frames - m.delivered;
+    std::int64_t left = m.pipe ? std::int64_t(max_frames) : m.info.frames - m.delivered;
     if (left <= 0 || max_frames == 0) return 0;
     std::size_t want = std::size_t(std::min<std::int64_t>(left, std::int64_t(max_frames)));
     float* target = out;
@@ -218,7 +233,7 @@ std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
     }
     sf_count_t got = sf_readf_float(m.file, target, sf_count_t(want));
     if (got < 0) got = 0;
-    if (size_t(got) < want) {
+    if (size_t(got) < want && !m.pipe) {
         std::string detail = sf_error(m.file) ? std::string(" (") + sf_strerror(m.file) + ")" : "";
         throw Error(m.name, "truncated: decoded " + std::to_string(m.delivered + got) + " of " +
                                 std::to_string(m.info.frames) + " frames the header declares" + detail);
@@ -237,6 +252,17 @@ std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
     }
     m.delivered += got;
     return size_t(got);
+}
+
+bool looks_like_audio_file(const void* data, std::size_t size) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    auto at = [&](std::size_t offset, const char* tag, std::size_t n) {
+        return size >= offset + n && std::memcmp(p + offset, tag, n) == 0;
+    };
+    for (const char* tag : {"RIFF", "RIFX", "RF64", "BW64", "riff", "FORM", "caff", ".snd", "fLaC", "OggS"})
+        if (at(0, tag, 4)) return true;
+    return at(0, "ID3", 3) || at(4, "ftyp", 4) || at(0, "\x1a\x45\xdf\xa3", 4) || at(0, "#!AMR", 5) ||
+           at(0, "\x30\x26\xb2\x75\x8e\x66\xcf\x11", 8);  // ASF (WMA)
 }
 
 std::string sndfile_version() { return sf_version_string(); }

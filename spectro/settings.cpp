@@ -114,13 +114,6 @@ void SpectroSettings::validate(const std::string& subject) const {
     if (image.frames < 0 || image.frames > 100000) fail("image frames must be within 0..100000");
 }
 
-double SpectroSettings::window_seconds() const {
-    if (image.frames <= 0) return 0.0;
-    // With center=true, frame i is centred at i * hop; without, it starts there.
-    const double span = double(image.frames - 1) * hop_length + (center ? 0 : n_fft);
-    return span / sample_rate;
-}
-
 std::string SpectroSettings::to_json(int indent) const {
     json j;
     j["format_version"] = 1;

@@ -2,6 +2,7 @@
 // SpectroSettings + ImageRecipe: the single definition of the spectrogram and its image, shared
 // by training (spectro-dump writes spectro.json) and inference (the model bundle carries it).
 // The defaults below are the only defaults in the project.
+#include <cstddef>
 #include <string>
 
 namespace spectro {
@@ -48,8 +49,14 @@ struct SpectroSettings {
     // and unknown keys are rejected (a typo must not silently fall back to a default).
     static SpectroSettings from_json(const std::string& text, const std::string& subject);
     static SpectroSettings from_file(const std::string& path);
-    // Time covered by an image of image.frames frames, in seconds (0 when frames == 0).
-    double window_seconds() const;
+    // Seconds of the timeline that `frames` consecutive frames stand for: frames * hop_length /
+    // sample_rate. Frame f stands for [f, f + 1) hops (with center=true it is centred on f hops),
+    // so windows of N frames every N frames tile the audio without gaps. The one definition of
+    // a window's or segment's time span (windows.cpp, listen, PNG input, the Python package).
+    double frames_seconds(std::size_t frames) const { return double(frames) * hop_length / sample_rate; }
+    // The model window: image.frames frames, 2.56 s for 128 frames at hop 320 and 16 kHz (the
+    // first and last frames' centres are 2.54 s apart). 0 when frames == 0 (the whole clip).
+    double window_seconds() const { return image.frames > 0 ? frames_seconds(std::size_t(image.frames)) : 0.0; }
 };
 
 std::string to_string(MelScale);

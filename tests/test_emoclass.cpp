@@ -142,6 +142,36 @@ TEST(EmoclassCli, TrainServeParityWithSpectroDumpsPng) {
     EXPECT_EQ(from_audio[0]["probabilities"], from_png[0]["probabilities"]);
 }
 
+// `spectro-dump` and `spectro-dump --inspect` into one folder give two files (the figure used to
+// take the model input's name, so the second run skipped it), and emoclass refuses a PNG that is
+// not a model input for its bundle, with one line naming the file, and classifies the rest.
+TEST(EmoclassCli, InspectionFiguresHaveTheirOwnNameAndAreNotModelInput) {
+    TempDir tmp;
+    write_audio(tmp / "clip.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(2.2, 16000, 9));
+    auto bundle = json::parse(read_bytes(kTiny + "/model.json"));
+    write_bytes(tmp / "spectro.json", bundle["spectro"].dump());
+    const std::string settings = " -q --settings " + (tmp / "spectro.json") + " " + (tmp / "clip.wav") + " -o " + (tmp / "png");
+    ASSERT_EQ(run(kDump + settings).exit_code, 0);
+    auto fig = run(kDump + " --inspect" + settings);
+    ASSERT_EQ(fig.exit_code, 0) << fig.err;
+    ASSERT_TRUE(fs::exists(tmp / "png/clip.png"));
+    ASSERT_TRUE(fs::exists(tmp / "png/clip.inspect.png"));
+    auto other = bundle["spectro"];
+    other["image"]["frames"] = other["image"]["frames"].get<int>() / 2;  // right height, wrong width
+    write_bytes(tmp / "half.json", other.dump());
+    ASSERT_EQ(run(kDump + " -q --settings " + (tmp / "half.json") + " " + (tmp / "clip.wav") + " -o " + (tmp / "half")).exit_code, 0);
+
+    auto r = run(kBin + kModel + "--format jsonl " + (tmp / "png/clip.inspect.png") + " " + (tmp / "png/clip.png") + " " +
+                 (tmp / "half/clip.png"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(count_lines(r.out), 1u) << r.out;  // the model input is classified
+    EXPECT_NE(r.out.find("png/clip.png"), std::string::npos) << r.out;
+    for (const std::string file : {"png/clip.inspect.png", "half/clip.png"})
+        EXPECT_NE(r.err.find(tmp / file + ": not a model-input spectrogram for this model: "), std::string::npos)
+            << file << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 3u) << r.err;  // two errors and the summary
+}
+
 TEST(EmoclassCli, BadInputsAreReportedAndTheRestIsClassified) {
     TempDir tmp;
     write_audio(tmp / "good.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));

@@ -75,7 +75,7 @@ TEST(HostileInputs, HugeFloatSamplesAreRefusedNotTurnedIntoNaN) {
     auto inspect = run(kDump + " --inspect" + both + " -o " + (tmp / "fig"));
     EXPECT_FALSE(signalled(inspect.exit_code)) << inspect.err;
     EXPECT_EQ(inspect.exit_code, 1) << inspect.err;
-    EXPECT_TRUE(fs::exists(tmp / "fig/good.png"));
+    EXPECT_TRUE(fs::exists(tmp / "fig/good.inspect.png"));
 
     auto classify = run(kBin + kModel + "--format jsonl" + both);
     EXPECT_EQ(classify.exit_code, 1) << classify.err;

@@ -1,11 +1,12 @@
 // `emoclass listen`: raw PCM through the real binary gives the same windows as classifying the
 // same samples as a file (`emoclass --format jsonl`), whatever the sample format, channel count
 // or block boundaries; it prints while the stream is still open, and a signal ends it cleanly
-// with the tail window.
+// with the tail window. A WAV or FLAC (path or pipe) is decoded, not read as samples.
 #include <gtest/gtest.h>
 #include <sndfile.h>
 
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <sstream>
 
 #include "test_support.hpp"
@@ -219,6 +220,150 @@ TEST_F(Listen, PrintsWhileStreamingAndEndsCleanlyOnSignal) {
     EXPECT_LT(before_signal, expected_.size()) << "the last window can only come once the stream ends";
     EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out << read_bytes(err);
     expect_same_windows(expected_, lines_of(read_bytes(out)), "ended by SIGTERM");
+}
+
+// Real recordings with the shipped model: headerless PCM, the same file given as a path, and the
+// same file piped in give exactly the windows (times, probabilities) `emoclass FILE` gives. The
+// long clip is made of the fixtures' real speech (RAVDESS, espeak) with silence between, so it
+// has many windows, skipped ones and a tail.
+class ListenRealSpeech : public ::testing::Test {
+protected:
+    static std::vector<short> samples_of(const std::string& path) {
+        SF_INFO info{};
+        SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+        if (!f) throw std::runtime_error("cannot read " + path);
+        std::vector<short> out(std::size_t(info.frames) * std::size_t(info.channels));
+        sf_readf_short(f, out.data(), info.frames);
+        sf_close(f);
+        return out;
+    }
+    static std::string as_s16le(const std::vector<short>& samples) {
+        std::string out;
+        for (short v : samples) {
+            out.push_back(char(std::uint16_t(v) & 0xff));
+            out.push_back(char(std::uint16_t(v) >> 8));
+        }
+        return out;
+    }
+    // The shipped model's windows for FILE, one compact JSON object each.
+    static std::vector<std::string> file_windows(const std::string& file) {
+        auto r = run(kBin + " --format jsonl " + file);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        std::vector<std::string> out;
+        for (const auto& line : lines_of(r.out)) {
+            const json result = json::parse(line);
+            for (const auto& seg : result["segments"]) out.push_back(seg.dump());
+        }
+        return out;
+    }
+    static std::vector<std::string> listen_windows(const std::string& args) {
+        auto r = run(kBin + " listen --format jsonl --show-silence " + args);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        std::vector<std::string> out;
+        for (const auto& line : lines_of(r.out)) out.push_back(json::parse(line).dump());
+        return out;
+    }
+    TempDir tmp_;
+    const std::string flac_ = EMOCLASS_SOURCE_DIR "/tests/fixtures/containers/source.flac";
+    const std::string espeak_ = EMOCLASS_SOURCE_DIR "/tests/fixtures/parity/speech_16k.wav";
+};
+
+TEST_F(ListenRealSpeech, RawPcmFilePathAndPipedFileGiveTheFileWindows) {
+    const auto ravdess = samples_of(flac_), espeak = samples_of(espeak_);
+    std::vector<short> long_clip = ravdess;
+    long_clip.resize(long_clip.size() + 16000 * 4, 0);  // 4 s of silence: skipped windows
+    long_clip.insert(long_clip.end(), espeak.begin(), espeak.end());
+    long_clip.insert(long_clip.end(), ravdess.begin(), ravdess.end());
+    std::vector<float> as_float;
+    for (short v : long_clip) as_float.push_back(float(v) / 32768.0f);
+    write_audio(tmp_ / "long.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, as_float);
+    write_bytes(tmp_ / "long.s16", as_s16le(samples_of(tmp_ / "long.wav")));  // the samples as stored
+    write_bytes(tmp_ / "ravdess.s16", as_s16le(ravdess));
+
+    const auto expected = file_windows(tmp_ / "long.wav");
+    ASSERT_GE(expected.size(), 10u);
+    std::size_t skipped = 0;
+    for (const auto& w : expected) skipped += json::parse(w)["speech"].get<bool>() ? 0 : 1;
+    ASSERT_GT(skipped, 0u) << "the silence should give skipped windows";
+    EXPECT_EQ(listen_windows("- < " + (tmp_ / "long.s16")), expected) << "raw PCM on stdin";
+    EXPECT_EQ(listen_windows(tmp_ / "long.wav"), expected) << "WAV path";
+    EXPECT_EQ(listen_windows("- < " + (tmp_ / "long.wav")), expected) << "WAV on stdin";
+
+    // A real clip shorter than one window (one window, placed by the clip policy), as FLAC.
+    const auto short_expected = file_windows(flac_);
+    ASSERT_EQ(short_expected.size(), 1u);
+    EXPECT_EQ(listen_windows("- < " + (tmp_ / "ravdess.s16")), short_expected) << "raw PCM";
+    EXPECT_EQ(listen_windows(flac_), short_expected) << "FLAC path";
+    EXPECT_EQ(listen_windows("- < " + flac_), short_expected) << "FLAC on stdin";
+}
+
+TEST_F(ListenRealSpeech, LiveWavStreamIsDecodedAsItArrives) {
+    // What `arecord -f S16_LE -r 16000 | emoclass listen -` sends: a WAV header that cannot know
+    // the length (sizes 0x7fffffff), then samples, on a pipe that stays open. The windows come
+    // while it is open, and Ctrl-C ends it cleanly with the tail.
+    const auto espeak = samples_of(espeak_), ravdess = samples_of(flac_);
+    std::vector<float> y;
+    for (int i = 0; i < 2; ++i) {
+        for (short v : espeak) y.push_back(float(v) / 32768.0f);
+        for (short v : ravdess) y.push_back(float(v) / 32768.0f);
+    }
+    write_audio(tmp_ / "clip.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, y);
+    const auto expected = file_windows(tmp_ / "clip.wav");
+    ASSERT_GE(expected.size(), 6u);
+    std::string wav = read_bytes(tmp_ / "clip.wav");
+    const auto data = wav.find("data");
+    ASSERT_NE(data, std::string::npos);
+    for (std::size_t at : {std::size_t(4), data + 4}) wav.replace(at, 4, std::string("\xff\xff\xff\x7f", 4));
+    write_bytes(tmp_ / "live.wav", wav);
+
+    const std::string fifo = tmp_ / "pcm.fifo", out = tmp_ / "out.jsonl", err = tmp_ / "err.txt";
+    const std::string script =
+        "mkfifo " + fifo + " && (" + kBin + " listen --format jsonl --show-silence - < " + fifo + " > " + out +
+        " 2> " + err + " & pid=$!; exec 3> " + fifo + "; cat " + (tmp_ / "live.wav") +
+        " >&3; i=0; while [ \"$(wc -l < " + out + ")\" -lt " + std::to_string(expected.size() - 1) +
+        " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; sleep 0.5; echo lines_before_signal=$(wc -l < " + out +
+        "); kill -INT $pid; wait $pid; echo exit=$?; exec 3>&-)";
+    auto r = run(script);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("lines_before_signal=" + std::to_string(expected.size() - 1)), std::string::npos)
+        << r.out << read_bytes(err);
+    EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out << read_bytes(err);
+    std::vector<std::string> got;
+    for (const auto& line : lines_of(read_bytes(out))) got.push_back(json::parse(line).dump());
+    EXPECT_EQ(got, expected) << read_bytes(err);
+}
+
+TEST_F(ListenRealSpeech, ResampledInputGivesTheFileWindows) {
+    // 22,050 Hz through the same resampler, pushed in other block sizes than the file path's.
+    const std::string wav = EMOCLASS_SOURCE_DIR "/tests/fixtures/parity/speech_22050.wav";
+    write_bytes(tmp_ / "speech.s16", as_s16le(samples_of(wav)));
+    const auto expected = file_windows(wav);
+    ASSERT_EQ(expected.size(), 2u);
+    EXPECT_EQ(listen_windows("--rate 22050 - < " + (tmp_ / "speech.s16")), expected);
+}
+
+TEST_F(ListenRealSpeech, NonFiniteSamplesAreRefusedAsFilesRefuseThem) {
+    // f32le with a NaN at 6 s: the windows before it, then one error line naming the frame, exit 1
+    // (`emoclass FILE` refuses a float WAV holding NaN the same way).
+    const auto espeak = samples_of(espeak_);
+    std::vector<float> y;
+    for (int i = 0; i < 3; ++i)
+        for (short v : espeak) y.push_back(float(v) / 32768.0f);
+    y[16000 * 6] = std::nanf("");
+    write_bytes(tmp_ / "nan.f32", std::string(reinterpret_cast<const char*>(y.data()), y.size() * sizeof(float)));
+    auto r = run(kBin + " listen --format jsonl --sample-format f32le - < " + (tmp_ / "nan.f32"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("standard input: holds NaN or infinite samples (frame 96000)"), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.err), 2u) << r.err;  // the start line and the error
+    EXPECT_GE(lines_of(r.out).size(), 3u) << "windows before the NaN are still given";
+
+    write_audio(tmp_ / "nan.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, y);
+    auto f = run(kBin + " --format jsonl " + (tmp_ / "nan.wav"));
+    EXPECT_EQ(f.exit_code, 1);
+    EXPECT_NE(f.err.find("nan.wav: holds NaN or infinite samples (frame 96000)"), std::string::npos) << f.err;
+    auto l = run(kBin + " listen " + (tmp_ / "nan.wav"));
+    EXPECT_EQ(l.exit_code, 1);
+    EXPECT_NE(l.err.find("nan.wav: holds NaN or infinite samples (frame 96000)"), std::string::npos) << l.err;
 }
 
 TEST(ListenErrors, OneLineOnStderrAndExit1) {

@@ -64,5 +64,8 @@ TEST(Settings, RejectsBadValuesWithTheSubjectNamed) {
 
 TEST(Settings, WindowSecondsFollowsFramesAndHop) {
     SpectroSettings s;  // 128 frames, hop 320 at 16 kHz, centred
-    EXPECT_NEAR(s.window_seconds(), 127 * 320 / 16000.0, 1e-12);
+    EXPECT_DOUBLE_EQ(s.window_seconds(), 2.56);  // 128 frames of 20 ms
+    EXPECT_DOUBLE_EQ(s.frames_seconds(50), 1.0);
+    s.image.frames = 0;  // the whole clip: no fixed window
+    EXPECT_EQ(s.window_seconds(), 0.0);
 }

@@ -84,7 +84,7 @@ TEST(SpectroDumpCli, PngRawAndInspect) {
     EXPECT_FLOAT_EQ(*std::min_element(raw.values.begin(), raw.values.end()), -80.0f);
     r = run(kBin + " --inspect --colormap magma " + (tmp / "a.wav") + " -o " + (tmp / "fig"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto fig = spectro::read_png(tmp / "fig/a.png");
+    auto fig = spectro::read_png(tmp / "fig/a.inspect.png");
     EXPECT_GT(fig.width, 600);
     EXPECT_EQ(fig.channels, 3);
     EXPECT_EQ(run(kBin + " --raw x.npy a.wav b.wav").exit_code, 2);

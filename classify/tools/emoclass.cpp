@@ -201,7 +201,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         progress.tick(!errors[i].empty());
         std::lock_guard<std::mutex> lock(print_mutex);
         done[i] = 1;
-        print_ready();
+        progress.print_above(print_ready);  // results never land on the progress line
     });
     progress.finish();
     if (output && output_error.empty()) {

@@ -1,6 +1,7 @@
 #include "listen_command.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -12,18 +13,20 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #if EMOCLASS_HAVE_ALSA
 #include <alsa/asoundlib.h>
 #endif
 
+#include "classify/analysis_stream.hpp"
 #include "classify/classifier.hpp"
 #include "classify/result_format.hpp"
-#include "classify/windows.hpp"
+#include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
-#include "spectro/mel_spectrogram.hpp"
 
 namespace tools {
 namespace {
@@ -137,6 +140,7 @@ public:
         }
     }
     std::string describe() const override { return name_; }
+    int fd() const { return fd_; }
 
 private:
     std::string name_;
@@ -213,6 +217,94 @@ std::unique_ptr<Source> open_source(const ListenOptions& o, SampleFormat format)
     return std::make_unique<FdSource>(o.input);
 }
 
+// Up to `want` first bytes of `fd`, left in place for the decoder: a regular file is read with
+// pread, a pipe is copied with tee(2), which does not consume it (waiting until `want` bytes are
+// there or the writer has closed). Anything else (a terminal, a socket) gives "": raw PCM.
+std::string peek_head(int fd, const struct stat& st, std::size_t want) {
+    std::string head(want, '\0');
+    if (S_ISREG(st.st_mode)) {
+        const off_t at = ::lseek(fd, 0, SEEK_CUR);
+        const ssize_t n = at < 0 ? -1 : ::pread(fd, head.data(), want, at);
+        head.resize(n > 0 ? std::size_t(n) : 0);
+        return head;
+    }
+    if (!S_ISFIFO(st.st_mode)) return {};
+    int copy[2];
+    if (::pipe2(copy, O_CLOEXEC) != 0) return {};
+    ssize_t have = 0;
+    while (!g_stop) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 200) <= 0) continue;
+        have = ::tee(fd, copy[1], want, SPLICE_F_NONBLOCK);
+        const bool writer_gone = (p.revents & POLLHUP) != 0;
+        if (have >= ssize_t(want) || have == 0 || (have < 0 && errno != EAGAIN) || writer_gone) break;
+        ::usleep(10000);  // fewer bytes than wanted so far: the pipe stays readable, so wait a little
+    }
+    have = have > 0 ? ::read(copy[0], head.data(), std::size_t(have)) : 0;
+    ::close(copy[0]);
+    ::close(copy[1]);
+    head.resize(have > 0 ? std::size_t(have) : 0);
+    return head;
+}
+
+// Copies `source` into a pipe of its own, which libsndfile decodes as it arrives. The copy
+// honours Ctrl-C (Source::read does; libsndfile reading the input itself would block through
+// it): once stopped, the pipe is closed and the decoder takes that for the end of the audio.
+class PipeFeeder {
+public:
+    explicit PipeFeeder(Source& source) {
+        if (::pipe2(fds_, O_CLOEXEC) != 0) throw spectro::Error(source.describe(), std::strerror(errno));
+        thread_ = std::thread([this, &source] { copy(source); });
+    }
+    ~PipeFeeder() { finish(); }
+    int fd() const { return fds_[0]; }
+    // Ends the copy and waits for it; the input's read error, if any (the decoder then saw an
+    // early end of the audio).
+    std::string finish() {
+        if (!thread_.joinable()) return error_;
+        g_stop = 1;        // Source::read returns within its poll timeout
+        ::close(fds_[0]);  // a copy still writing gets EPIPE
+        thread_.join();
+        return error_;
+    }
+
+private:
+    void copy(Source& source) {
+        sigset_t pipe_signal;
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);  // a closed pipe gives EPIPE, not death
+        std::vector<unsigned char> block(1 << 16);
+        try {
+            while (const std::size_t n = source.read(block.data(), block.size())) {
+                std::size_t sent = 0;
+                while (sent < n) {
+                    const ssize_t w = ::write(fds_[1], block.data() + sent, n - sent);
+                    if (w < 0 && errno == EINTR) continue;
+                    if (w <= 0) break;
+                    sent += std::size_t(w);
+                }
+                if (sent < n) break;  // the decoder has stopped reading
+            }
+        } catch (const std::exception& e) {
+            error_ = e.what();
+        }
+        ::close(fds_[1]);
+    }
+    int fds_[2] = {-1, -1};
+    std::thread thread_;
+    std::string error_;
+};
+
+// Everything in `source` to its end (decoders other than libsndfile's WAV/AU need to seek).
+std::string read_all(Source& source) {
+    std::string bytes;
+    std::vector<unsigned char> block(1 << 16);
+    while (const std::size_t n = source.read(block.data(), block.size()))
+        bytes.append(reinterpret_cast<const char*>(block.data()), n);
+    return bytes;
+}
+
 int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
     const SampleFormat format = parse_sample_format(o.sample_format);
     if (o.rate < 1000 || o.rate > 768000) throw spectro::Error("--rate", "must be 1000..768000 Hz");
@@ -223,9 +315,36 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
     auto source = open_source(o, format);
     StopSignals signals;
 
+    // A WAV, FLAC, Ogg... file (or pipe) is decoded by the same decoders as `emoclass FILE`;
+    // its header says the rate and channels. Anything else is headerless PCM as the flags say.
+    std::optional<PipeFeeder> feeder;  // declared before the reader, which must close first
+    std::optional<spectro::AudioReader> reader;
+    std::string bytes;  // a piped file read whole (the reader reads from it)
+    if (auto* fd_source = dynamic_cast<FdSource*>(source.get())) {
+        struct stat st {};
+        if (::fstat(fd_source->fd(), &st) == 0) {
+            const std::string head = peek_head(fd_source->fd(), st, 12);
+            if (spectro::looks_like_audio_file(head.data(), head.size())) {
+                const bool streams = head.rfind("RIFF", 0) == 0 || head.rfind("RF64", 0) == 0 ||
+                                     head.rfind(".snd", 0) == 0;  // libsndfile reads these from a pipe
+                if (S_ISREG(st.st_mode) && o.input != "-") {
+                    reader = spectro::AudioReader::open_file(o.input);
+                } else if (S_ISFIFO(st.st_mode) && streams) {
+                    feeder.emplace(*source);
+                    reader = spectro::AudioReader::open_pipe(feeder->fd(), source->describe());
+                } else {
+                    std::fprintf(stderr, "emoclass listen: %s is an audio file, not raw PCM: reading it to its "
+                                         "end, then decoding it\n", source->describe().c_str());
+                    bytes = read_all(*source);
+                    reader = spectro::AudioReader::open_memory(bytes.data(), bytes.size(), source->describe());
+                }
+            }
+        }
+    }
+    const int rate = reader ? reader->sample_rate() : o.rate;
+
     const bool jsonl = o.output_format == "jsonl";
-    std::size_t frames_in = 0;  // input sample frames so far
-    classify::Result one;       // the formatter's view of one window
+    classify::Result one;  // the formatter's view of one window
     one.labels = bundle.labels;
     std::size_t speech_windows = 0;
     auto print_segment = [&](const classify::Segment& s) {
@@ -237,67 +356,70 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
         }
         std::fflush(stdout);
     };
-    auto print = [&](const classify::Segment& seg) {
-        speech_windows += seg.voiced ? 1 : 0;
-        if (!seg.voiced && !o.show_silence) return;
-        classify::Segment s = seg;
-        // As the file path does: a window never ends after the audio that has arrived.
-        s.end_s = std::min(s.end_s, double(frames_in) / o.rate);
-        print_segment(s);
-    };
-    classify::WindowStream windows(classifier, hop_s, print);
-    spectro::MelStream mel(bundle.spectro, o.rate);
-    auto to_windows = [&](const float* frame) { windows.push_frame(frame); };
+    const std::string name = reader ? reader->name() : source->describe();
+    classify::AnalysisStream stream(classifier, hop_s, rate, name, [&](const classify::Segment& s) {
+        speech_windows += s.voiced ? 1 : 0;
+        if (s.voiced || o.show_silence) print_segment(s);
+    });
 
-    std::fprintf(stderr, "emoclass listen: %s, %d Hz, %d channel(s), %s; windows of %.2f s every %.2f s%s\n",
-                 source->describe().c_str(), o.rate, o.channels, o.sample_format.c_str(),
-                 double(bundle.spectro.image.frames) * bundle.spectro.hop_length / bundle.spectro.sample_rate, hop_s, o.device.empty() && o.input != "-" ? "" : " (Ctrl-C to stop)");
+    const std::string what = reader ? reader->format_name() + ", " + std::to_string(rate) + " Hz, " +
+                                          std::to_string(reader->channels()) + " channel(s), from its header"
+                                    : std::to_string(rate) + " Hz, " + std::to_string(o.channels) +
+                                          " channel(s), " + o.sample_format;
+    std::fprintf(stderr, "emoclass listen: %s, %s; windows of %.2f s every %.2f s%s\n", name.c_str(), what.c_str(),
+                 bundle.spectro.window_seconds(), hop_s,
+                 o.device.empty() && o.input != "-" ? "" : " (Ctrl-C to stop)");
 
-    const std::size_t bytes_per_sample = sample_bytes(format);
-    const std::size_t frame_bytes = bytes_per_sample * std::size_t(o.channels);
-    const std::size_t block_frames = std::max(1, o.rate / 10);  // 0.1 s
-    std::vector<unsigned char> buf((block_frames + 1) * frame_bytes);
-    std::vector<float> mono(block_frames + 1);
-    std::size_t have = 0;  // bytes in buf, less than one frame carried over between reads
-    bool warned_bad_values = false;
-    for (;;) {
-        const std::size_t n = source->read(buf.data() + have, block_frames * frame_bytes);
-        if (n == 0) break;
-        have += n;
-        const std::size_t frames = have / frame_bytes;
-        for (std::size_t f = 0; f < frames; ++f) {
-            const unsigned char* p = buf.data() + f * frame_bytes;
-            float sum = 0;
-            for (int c = 0; c < o.channels; ++c) sum += decode_sample(p + std::size_t(c) * bytes_per_sample, format);
-            float v = sum / float(o.channels);
-            if (!std::isfinite(v)) {
-                if (!warned_bad_values)
-                    std::fprintf(stderr, "emoclass listen: NaN/Inf samples in the input, read as silence\n");
-                warned_bad_values = true;
-                v = 0;
-            }
-            mono[f] = v;
+    if (reader) {
+        std::vector<float> block(std::size_t(std::max(1, rate / 10)));  // 0.1 s
+        while (!g_stop) {
+            const std::size_t n = reader->read_mono(block.data(), block.size());
+            if (n == 0) break;
+            stream.push(block.data(), n);
         }
-        frames_in += frames;
-        if (frames > 0) mel.push(mono.data(), frames, to_windows);
-        const std::size_t rest = have - frames * frame_bytes;
-        if (rest > 0) std::memmove(buf.data(), buf.data() + frames * frame_bytes, rest);
-        have = rest;
+        if (feeder) {
+            reader.reset();
+            const std::string error = feeder->finish();
+            if (!error.empty()) throw std::runtime_error(error);
+        }
+    } else {
+        const std::size_t bytes_per_sample = sample_bytes(format);
+        const std::size_t frame_bytes = bytes_per_sample * std::size_t(o.channels);
+        const std::size_t block_frames = std::max(1, o.rate / 10);  // 0.1 s
+        std::vector<unsigned char> buf((block_frames + 1) * frame_bytes);
+        std::vector<float> mono(block_frames + 1);
+        std::size_t have = 0;  // bytes in buf, less than one frame carried over between reads
+        const float downmix = 1.0f / float(o.channels);  // the mean of the channels, as the decoders take
+        for (;;) {
+            const std::size_t n = source->read(buf.data() + have, block_frames * frame_bytes);
+            if (n == 0) break;
+            have += n;
+            const std::size_t frames = have / frame_bytes;
+            for (std::size_t f = 0; f < frames; ++f) {
+                const unsigned char* p = buf.data() + f * frame_bytes;
+                float sum = 0;
+                for (int c = 0; c < o.channels; ++c) sum += decode_sample(p + std::size_t(c) * bytes_per_sample, format);
+                mono[f] = o.channels == 1 ? sum : sum * downmix;
+            }
+            if (frames > 0) stream.push(mono.data(), frames);
+            const std::size_t rest = have - frames * frame_bytes;
+            if (rest > 0) std::memmove(buf.data(), buf.data() + frames * frame_bytes, rest);
+            have = rest;
+        }
+        if (have > 0)
+            std::fprintf(stderr,
+                         "emoclass listen: the stream ended inside a sample frame; ignored its last %zu byte(s)\n",
+                         have);
     }
-    if (have > 0)
-        std::fprintf(stderr, "emoclass listen: the stream ended inside a sample frame; ignored its last %zu byte(s)\n",
-                     have);
-    mel.finish(to_windows);
-    if (windows.frames_seen() == 0) {
+    if (!stream.finish()) {
         std::fprintf(stderr, "emoclass listen: no audio received\n");
         return 0;
     }
-    windows.finish();
     if (speech_windows == 0 && !o.show_silence) {
         // The whole stream held no speech: one explicit "no speech" line for all of it, in the
         // same shape as the window lines (with --show-silence every window already said so).
         classify::Segment all;
-        all.end_s = double(frames_in) / o.rate;
+        all.end_s = stream.duration_s();
         print_segment(all);
     }
     return 0;

@@ -1,6 +1,10 @@
 #pragma once
 // Progress for long batch runs on stderr: counts, rate and ETA, redrawn in place on a terminal,
 // one line every few seconds otherwise (logs stay readable). Thread-safe. Shared by the tools.
+// It never shares a line with results: on a terminal, print_above() erases the line while
+// results are written (stdout is often that same terminal) and draws it again below them; when
+// stderr is not a terminal but the same file or pipe as stdout (`> log 2>&1`), it stays silent.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,8 +17,23 @@ namespace tools {
 class Progress {
 public:
     Progress(std::size_t total, std::string what, bool enabled = true)
-        : total_(total), what_(std::move(what)), enabled_(enabled && total > 1),
-          tty_(isatty(STDERR_FILENO)), start_(Clock::now()), last_(start_) {}
+        : total_(total), what_(std::move(what)), tty_(isatty(STDERR_FILENO)),
+          enabled_(enabled && total > 1 && (tty_ || !stderr_is_stdout())), start_(Clock::now()), last_(start_) {}
+
+    // Runs `write_results` (which prints to stdout or stderr) with the in-place line erased, then
+    // draws the line again below what it wrote.
+    template <class F> void print_above(F&& write_results) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const bool shown = visible_;
+        if (shown) {
+            std::fputs("\r\x1b[K", stderr);
+            std::fflush(stderr);
+            visible_ = false;
+        }
+        write_results();
+        std::fflush(stdout);
+        if (shown) draw(Clock::now());
+    }
 
     void tick(bool failed = false) {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -30,7 +49,8 @@ public:
     // Ends the in-place line; the caller prints its own summary.
     void finish() {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (enabled_ && tty_) std::fputc('\n', stderr);
+        if (visible_) std::fputc('\n', stderr);
+        visible_ = false;
     }
 
     double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -46,6 +66,11 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
+    static bool stderr_is_stdout() {
+        struct stat out {}, err {};
+        return fstat(STDOUT_FILENO, &out) == 0 && fstat(STDERR_FILENO, &err) == 0 && out.st_dev == err.st_dev &&
+               out.st_ino == err.st_ino;
+    }
     void draw(Clock::time_point now) {
         double elapsed = std::chrono::duration<double>(now - start_).count();
         double rate = elapsed > 0 ? done_ / elapsed : 0;
@@ -54,10 +79,12 @@ private:
                      done_, total_, 100.0 * done_ / total_, rate, failed_, format_duration(eta).c_str(),
                      tty_ ? "\x1b[K" : "\n");
         std::fflush(stderr);
+        visible_ = tty_;
     }
     std::size_t total_, done_ = 0, failed_ = 0;
     std::string what_;
-    bool enabled_, tty_;
+    bool tty_, enabled_;
+    bool visible_ = false;  // the in-place line is on the terminal now
     Clock::time_point start_, last_;
     std::mutex mutex_;
 };

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     app.footer(
         "Examples:\n"
         "  spectro-dump speech.wav -o out/                 # out/speech.png (model input)\n"
-        "  spectro-dump --inspect speech.wav -o figs/      # figure for people\n"
+        "  spectro-dump --inspect speech.wav -o figs/      # figs/speech.inspect.png (for people)\n"
         "  spectro-dump --raw speech.npy speech.wav        # float32 dB [n_mels, frames], librosa's layout\n"
         "  spectro-dump --dataset ../shared/data -o dataset/   # train/val/test ImageFolder + manifest.csv\n"
         "Defaults equal librosa.feature.melspectrogram + power_to_db(ref=np.max, top_db=80) with the\n"
@@ -308,7 +308,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> outputs(inputs.size()), errors(inputs.size());
     std::map<std::string, std::size_t> first_with_name;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        outputs[i] = (fs::path(out_dir) / (fs::path(inputs[i]).stem().string() + ".png")).string();
+        // Figures get a suffix of their own: one folder can hold both, and a figure is never
+        // mistaken for (or skipped as) a model input.
+        outputs[i] = (fs::path(out_dir) / (fs::path(inputs[i]).stem().string() + (inspect ? ".inspect.png" : ".png")))
+                         .string();
         auto [it, fresh] = first_with_name.emplace(outputs[i], i);
         if (!fresh) errors[i] = inputs[i] + ": output name collides with " + inputs[it->second];
     }
