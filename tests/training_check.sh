@@ -20,9 +20,15 @@ for a in 01 02 03 04 06 07; do
   ln -s "$data"/ravdess/Actor_$a/03-01-0[134567]-0[12]-01-01-$a.* "$tmp/corpora/ravdess/Actor_$a/"
 done
 mkdir -p "$tmp/corpora/crema-d"
-for a in 1001 1002 1003 1005 1006 1007; do
-  ln -s "$data"/crema-d/${a}_{DFA,IEO}_*.* "$tmp/corpora/crema-d/"
+# (../shared/data holds no actor 1001, and a glob that matches nothing would leave a broken link
+# named after the pattern, which spectro-dump rightly reports: every pattern must match.)
+shopt -s nullglob
+for a in 1002 1003 1005 1006 1007 1009; do
+  clips=("$data"/crema-d/${a}_{DFA,IEO}_*.*)
+  [ ${#clips[@]} -gt 0 ] || { echo "no CREMA-D clips of actor $a in $data/crema-d"; exit 1; }
+  ln -s "${clips[@]}" "$tmp/corpora/crema-d/"
 done
+shopt -u nullglob
 "$spectro_dump" --dataset "$tmp/corpora/ravdess" "$tmp/corpora/crema-d" -o "$tmp/ds" \
   --val-frac 0.2 --test-frac 0.2 -j 1 > "$tmp/dump.log" 2>&1
 
