@@ -64,3 +64,19 @@ def test_encoder_frames():
     assert encoder_frames(3 * 16000, False) == 300
     assert encoder_frames(N_SAMPLES, False) == 3000
     assert encoder_frames(10 * N_SAMPLES, False) == 3000  # never past the window
+
+
+def test_bad_manifests_are_one_line(tmp_path):
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "manifest.csv").write_text("source,corpus,split\na.wav,x,train\n")
+    r = run_script("holdout_corpus.py", tmp_path / "ds", "--corpus", "x", "-o", tmp_path / "v", check=False)
+    assert r.returncode == 2 and r.stderr == (f"holdout_corpus: error: {tmp_path}/ds/manifest.csv: needs the columns "
+                                              "corpus,image,split (a spectro-dump manifest)\n")
+    r = run_script("robustness.py", "--manifest", tmp_path / "ds" / "manifest.csv", "--out", tmp_path / "r",
+                   "--emoclass", "/bin/true", "--split", "val", "--conditions", "clean", check=False)
+    assert r.returncode == 2 and r.stderr == f"robustness: error: {tmp_path}/ds/manifest.csv: no rows in split 'val'\n"
+    (tmp_path / "ds" / "manifest.csv").write_text("file,split\na.wav,test\n")
+    r = run_script("robustness.py", "--manifest", tmp_path / "ds" / "manifest.csv", "--out", tmp_path / "r",
+                   "--emoclass", "/bin/true", "--conditions", "clean", check=False)
+    assert r.returncode == 2 and r.stderr == (f"robustness: error: {tmp_path}/ds/manifest.csv: needs the columns "
+                                              "source,split (a spectro-dump manifest)\n")
