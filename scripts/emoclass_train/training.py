@@ -2,7 +2,6 @@
 adversary, the learning-rate schedule, the optimiser and the evaluation of a split."""
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
