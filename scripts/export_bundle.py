@@ -20,7 +20,6 @@ and records the figures in MODELS_DIR/NAME/export_report.json.
 """
 import argparse
 import collections
-import csv
 import datetime
 import hashlib
 import json
@@ -33,10 +32,10 @@ import numpy as np
 import onnx
 import torch
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from train import CKPT_FORMAT, colormap_lut, read_manifest, read_spectro  # noqa: E402
-from yolov8_cls import build_model  # noqa: E402
-from make_manifest import model_json  # noqa: E402
+from emoclass_train import Error
+from emoclass_train.bundle import model_json, training_data, write_json
+from emoclass_train.dataset import colormap_lut, read_manifest, read_manifest_file, read_spectro
+from emoclass_train.model import CKPT_FORMAT, build_model
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 OPENCV46_OPS = {"Conv", "Mul", "Sigmoid", "Split", "Add", "Concat", "GlobalAveragePool", "Flatten", "Gemm", "Softmax"}
@@ -59,33 +58,9 @@ def stored_image_to_input(path, channels):
     return (planes.astype(np.float32) * np.float32(1.0 / 255.0))[None]
 
 
-def training_data(rows):
-    """split -> corpus -> sorted speaker codes, from manifest rows (docs/formats.md, `training_data`)."""
-    splits = {}
-    for r in rows:
-        splits.setdefault(r["split"], {}).setdefault(r["corpus"], set()).add(r["speaker"])
-    unknown = set(splits) - {"train", "val", "test"}
-    if unknown:
-        fail(f"manifest has splits other than train, val, test: {sorted(unknown)}")
-    return {split: {corpus: sorted(speakers) for corpus, speakers in sorted(splits[split].items())}
-            for split in ("train", "val", "test") if split in splits}
-
-
-def read_manifest_file(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    need = {"corpus", "speaker", "split"}
-    if not rows or not need <= set(rows[0]):
-        fail(f"{path}: needs the columns {','.join(sorted(need))} (a spectro-dump manifest)")
-    return rows
-
-
-def write_json(path, obj):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+def read_split_manifest(path):
+    """The manifest rows whose splits training_data records."""
+    return read_manifest_file(path, {"corpus", "speaker", "split"}, " (a spectro-dump manifest)")
 
 
 def record_training_data_only(args):
@@ -93,7 +68,7 @@ def record_training_data_only(args):
     if not json_path.is_file():
         fail(f"{json_path}: missing (--training-data-only updates an existing bundle)")
     manifest = json.loads(json_path.read_text())
-    manifest["training_data"] = training_data(read_manifest_file(args.manifest))
+    manifest["training_data"] = training_data(read_split_manifest(args.manifest))
     write_json(json_path, manifest)
     counts = ", ".join(f"{split} {sum(map(len, c.values()))} speakers"
                        for split, c in manifest["training_data"].items())
@@ -196,7 +171,7 @@ def main():
 
     os.replace(tmp, onnx_path)
     manifest = model_json(args.name, labels, C, H, W, colormap, spectro)
-    manifest["training_data"] = training_data(read_manifest_file(args.manifest))
+    manifest["training_data"] = training_data(read_split_manifest(args.manifest))
     write_json(json_path, manifest)
     report = {
         "checkpoint": str(args.checkpoint.resolve()),
@@ -222,4 +197,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Error as e:
+        fail(str(e))

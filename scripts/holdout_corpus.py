@@ -26,7 +26,8 @@ import shutil
 import sys
 from collections import Counter
 
-SPLITS = ("train", "val", "test")
+from emoclass_train import Error
+from emoclass_train.dataset import SPLITS, read_manifest_file
 
 
 def fail(msg):
@@ -57,13 +58,11 @@ def main(argv=None):
     manifest = src / "manifest.csv"
     if not manifest.is_file():
         fail(f"{manifest}: missing (expected a spectro-dump dataset folder)")
-    with open(manifest, newline="") as f:
-        reader = csv.DictReader(f)
-        fields = reader.fieldnames or []
-        rows = list(reader)
-    for col in ("corpus", "split", "image"):
-        if col not in fields:
-            fail(f"{manifest}: no '{col}' column")
+    try:
+        rows = read_manifest_file(manifest, {"corpus", "split", "image"}, " (a spectro-dump manifest)")
+    except Error as e:
+        fail(str(e))
+    fields = list(rows[0])
     corpora = sorted({r["corpus"] for r in rows})
     if args.corpus not in corpora:
         fail(f"{manifest}: no corpus '{args.corpus}' (it has {', '.join(corpora)})")

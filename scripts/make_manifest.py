@@ -20,44 +20,20 @@ Every problem is reported as one line, `make_manifest: error: FILE: reason`, exi
 """
 import argparse
 import ast
-import json
 import pathlib
 import shutil
 import sys
 
+from emoclass_train import Error
+from emoclass_train.bundle import model_json, write_json
+from emoclass_train.dataset import check_spectro
+
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad")
-SPECTRO_KEYS = {"format_version", "sample_rate", "resample_quality", "n_fft", "hop_length", "win_length", "n_mels",
-                "fmin", "fmax", "mel_scale", "mel_norm", "center", "pad_mode", "power", "top_db", "image"}
-COLORMAPS = ("gray", "viridis", "magma")
-WINDOW = {"hop_s": 1.0, "min_voiced_fraction": 0.1}
 
 
-class Problem(Exception):
+class Problem(Error):
     def __init__(self, where, reason):
         super().__init__(f"{where}: {reason}")
-
-
-def model_json(name, labels, channels, height, width, colormap, spectro, output="probabilities"):
-    """The bundle manifest (model.json), keys in docs/formats.md's order. Shared with export_bundle.py."""
-    return {
-        "format": "emoclass-model",
-        "format_version": 1,
-        "name": name,
-        "labels": list(labels),
-        "output": output,
-        "input": {
-            "channels": channels,
-            "height": height,
-            "width": width,
-            "color": colormap,
-            "channel_order": "RGB",
-            "scale": 1.0 / 255.0,
-            "mean": [0.0] * channels,
-            "std": [1.0] * channels,
-        },
-        "spectro": spectro,
-        "window": dict(WINDOW),
-    }
 
 
 def read_metadata(model):
@@ -105,30 +81,6 @@ def parse_imgsz(text, where):
 def dims(value_info):
     """Static dims as ints, symbolic or unknown ones as None."""
     return [d.dim_value if d.HasField("dim_value") else None for d in value_info.type.tensor_type.shape.dim]
-
-
-def check_spectro(path):
-    try:
-        spectro = json.loads(path.read_text())
-    except OSError as e:
-        raise Problem(path, f"cannot be read ({e.strerror})")
-    except json.JSONDecodeError as e:
-        raise Problem(path, f"not valid JSON ({e.msg}, line {e.lineno})")
-    if not isinstance(spectro, dict):
-        raise Problem(path, "must be a JSON object (the spectro.json spectro-dump wrote)")
-    unknown = sorted(set(spectro) - SPECTRO_KEYS)
-    if unknown:
-        raise Problem(path, f"unknown key '{unknown[0]}' (not a spectro.json?)")
-    image = spectro.get("image")
-    if not isinstance(image, dict):
-        raise Problem(path, "has no 'image' object (frames, clip_policy, colormap)")
-    colormap = image.get("colormap", "gray")
-    if colormap not in COLORMAPS:
-        raise Problem(path, f"image.colormap must be one of {', '.join(COLORMAPS)}, got {colormap!r}")
-    frames = image.get("frames", 128)
-    if not isinstance(frames, int) or isinstance(frames, bool) or frames <= 0:
-        raise Problem(path, "image.frames must be a positive integer for a model (0 = whole clip cannot be classified)")
-    return spectro, colormap
 
 
 def opencv_check(onnx_path, channels, height, width, n_out):
@@ -230,9 +182,7 @@ def make_manifest(args):
             if dst.exists() and not args.force:
                 raise Problem(dst, "already exists (use --force to overwrite)")
             shutil.copyfile(src, dst)
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    tmp.replace(json_path)
+    write_json(json_path, manifest)
     extra = sorted(set(labels) - set(EMOTIONS))
     print(f"wrote {json_path}: {name}, {len(labels)} labels ({', '.join(labels)}), "
           f"input {channels}x{height}x{width} {colormap}, output {output}")
@@ -261,7 +211,7 @@ def main():
     args = p.parse_args()
     try:
         make_manifest(args)
-    except Problem as e:
+    except Error as e:
         print(f"make_manifest: error: {e}", file=sys.stderr)
         sys.exit(2)
 

@@ -27,8 +27,9 @@ import numpy as np
 import onnx
 import torch
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from yolov8_cls import YOLOv8Cls  # noqa: E402
+from emoclass_train.bundle import model_json
+from emoclass_train.dataset import colormap_lut
+from emoclass_train.model import YOLOv8Cls
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -159,17 +160,7 @@ def tiny_bundle():
     model = randomize(YOLOv8Cls(1, len(LABELS), scale=(1.0, 1.0, 1024), backbone=TINY_BACKBONE,
                                 head_channels=32), 7, calib)
     export(model, (1, 1, 128, 128), out / "model.onnx")
-    write_json(out / "model.json", {
-        "format": "emoclass-model",
-        "format_version": 1,
-        "name": "tiny-test-bundle",
-        "labels": LABELS,
-        "output": "probabilities",
-        "input": {"channels": 1, "height": 128, "width": 128, "color": "gray", "channel_order": "RGB",
-                  "scale": 1.0 / 255.0, "mean": [0.0], "std": [1.0]},
-        "spectro": DEFAULT_SPECTRO,
-        "window": {"hop_s": 1.0, "min_voiced_fraction": 0.1},
-    })
+    write_json(out / "model.json", model_json("tiny-test-bundle", LABELS, 1, 128, 128, "gray", DEFAULT_SPECTRO))
     inputs, outputs, entries = [], [], []
     for i, img in enumerate(refs):
         cv2.imwrite(str(out / f"ref_{i}.png"), img)
@@ -198,7 +189,7 @@ def ultralytics_like():
     # One RGB reference: a viridis-coloured pattern, fed as RGB * 1/255.
     yy, xx = np.mgrid[0:64, 0:64]
     index = np.clip(np.round(255 * (0.5 + 0.5 * np.sin(xx / 5.0) * np.cos(yy / 9.0))), 0, 255).astype(np.uint8)
-    rgb = viridis_table()[index]
+    rgb = colormap_lut("viridis")[index]
     x = (rgb.astype(np.float32) * np.float32(1.0 / 255.0)).transpose(2, 0, 1)[None].copy()
     calib = [x, x[:, ::-1].copy(), x[:, :, ::-1].copy()]
     calib += [np.random.default_rng(i).random((1, 3, 64, 64), dtype=np.float32) for i in range(5)]
@@ -243,13 +234,6 @@ def ultralytics_like():
     diff = opencv_max_diff(path, [x], [prob])
     report("ultralytics_like", out, diff, [prob])
     print(f"  RGB vs BGR input: max prob change {np.abs(prob - prob_bgr).max():.3f}")
-
-
-def viridis_table():
-    import re
-    text = (REPO / "spectro" / "colormap_tables.inc").read_text()
-    body = re.search(r"k_viridis\[256\]\[3\]\s*=\s*\{(.*?)\};", text, re.S).group(1)
-    return np.array(re.findall(r"\{(\d+),(\d+),(\d+)\}", body), dtype=np.uint8)
 
 
 def report(name, out, diff, outputs):

@@ -23,7 +23,6 @@ The degraded copies keep the corpus file names, so eval reads the labels from th
 Use --split val when a result is to guide a choice: the test split is for reporting only.
 """
 import argparse
-import csv
 import json
 import pathlib
 import shutil
@@ -33,6 +32,9 @@ import zlib
 
 import numpy as np
 import soundfile as sf
+
+from emoclass_train import Error
+from emoclass_train.dataset import read_manifest_file
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CONDITIONS = ("clean", "noise20", "noise10", "reverb", "telephone")
@@ -97,10 +99,10 @@ def telephone(src_wav, dst_wav):
 
 
 def read_sources(manifest, split):
-    with open(manifest, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "source" not in rows[0] or "split" not in rows[0]:
-        fail(f"{manifest}: not a spectro-dump manifest (needs source and split columns)")
+    try:
+        rows = read_manifest_file(manifest, {"source", "split"}, " (a spectro-dump manifest)")
+    except Error as e:
+        fail(str(e))
     rows = [r for r in rows if r["split"] == split]
     if not rows:
         fail(f"{manifest}: no rows in split '{split}'")

@@ -33,6 +33,10 @@ import time
 
 import numpy as np
 
+from emoclass_train import Error
+from emoclass_train.dataset import read_manifest_file
+from emoclass_train.metrics import macro_f1
+
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad"]
 SR = 16000
 N_SAMPLES = 30 * SR  # Whisper's window
@@ -46,12 +50,7 @@ def fail(msg):
 
 
 def read_rows(manifest):
-    with open(manifest, newline="") as f:
-        rows = list(csv.DictReader(f))
-    need = {"source", "corpus", "speaker", "label", "split"}
-    if not rows or not need <= set(rows[0]):
-        fail(f"{manifest}: needs the columns {','.join(sorted(need))} (spectro-dump's manifest.csv)")
-    return rows
+    return read_manifest_file(manifest, {"source", "corpus", "speaker", "label", "split"}, " (spectro-dump's manifest.csv)")
 
 
 def encoder_frames(n_samples, pad_to_30s):
@@ -125,16 +124,6 @@ def extract(args):
     meta = {k: np.array([r[k] for r in rows]) for k in ("source", "corpus", "speaker", "label", "split")}
     np.savez_compressed(args.out, features=feats, **meta)
     print(f"wrote {args.out}: {feats.shape[0]} x {feats.shape[1]} features in {time.time() - start:.1f} s")
-
-
-def macro_f1(truth, pred, n):
-    f1 = []
-    for c in range(n):
-        tp = np.sum((pred == c) & (truth == c))
-        fp, fn = np.sum((pred == c) & (truth != c)), np.sum((pred != c) & (truth == c))
-        if tp + fp + fn:  # classes present in truth or predictions, as scikit-learn does
-            f1.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1)) if f1 else 0.0
 
 
 def fit_head(x, y, l2, seed):
@@ -279,4 +268,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Error as e:
+        fail(str(e))

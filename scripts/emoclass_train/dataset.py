@@ -1,0 +1,198 @@
+"""A spectro-dump dataset folder (docs/formats.md): manifest.csv, spectro.json and the PNGs,
+decoded once into memory in the dB-index domain (gray value or colormap index), and the teacher
+probabilities train.py distils from.
+
+Every problem is raised as emoclass_train.Error("FILE: reason"); the scripts print it.
+"""
+import csv
+import json
+import pathlib
+import re
+import time
+
+import cv2
+import numpy as np
+
+from emoclass_train import Error
+
+SPLITS = ("train", "val", "test")
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
+
+
+def colormap_lut(name):
+    """The 256 x RGB table spectro-dump renders `name` with (spectro/colormap_tables.inc), or
+    None for gray. Training on a colormapped dataset inverts the colours to the dB index through
+    it, augments in dB, and renders back, so augmentation acts on sound levels, not on colours."""
+    if name == "gray":
+        return None
+    inc = REPO / "spectro" / "colormap_tables.inc"
+    text = inc.read_text()
+    m = re.search(r"k_%s\[256\]\[3\]\s*=\s*\{(.*?)\};" % re.escape(name), text, re.S)
+    if not m:
+        raise Error(f"{inc}: no table for colormap '{name}'")
+    rgb = np.array(re.findall(r"\{(\d+),(\d+),(\d+)\}", m.group(1)), dtype=np.uint8)
+    if rgb.shape != (256, 3):
+        raise Error(f"{inc}: table '{name}' is not 256 x 3")
+    return rgb
+
+
+def rgb_to_index(img_rgb, lut):
+    """Maps every RGB pixel to its colormap index (exact for spectro-dump's lossless PNGs; a
+    pixel missing from the table takes the nearest entry)."""
+    keys = (lut[:, 0].astype(np.int64) << 16) | (lut[:, 1].astype(np.int64) << 8) | lut[:, 2]
+    order = np.argsort(keys)
+    skeys = keys[order]
+    px = img_rgb.reshape(-1, 3).astype(np.int64)
+    pk = (px[:, 0] << 16) | (px[:, 1] << 8) | px[:, 2]
+    pos = np.clip(np.searchsorted(skeys, pk), 0, 255)
+    idx = order[pos]
+    miss = skeys[pos] != pk
+    if miss.any():
+        d = ((px[miss, None, :] - lut[None].astype(np.int64)) ** 2).sum(-1)
+        idx[miss] = d.argmin(1)
+    return idx.reshape(img_rgb.shape[:2]).astype(np.uint8), int(miss.sum())
+
+
+MANIFEST_COLUMNS = {"source", "corpus", "speaker", "label", "split", "image"}
+
+
+def read_manifest_file(path, need=MANIFEST_COLUMNS, hint=""):
+    """The rows of a manifest in spectro-dump's columns (manifest.csv, or `--list-split`'s
+    output) as dicts; `need` are the columns the caller uses, `hint` ends the error message."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not need <= set(rows[0]):
+        raise Error(f"{path}: needs the columns {','.join(sorted(need))}{hint}")
+    return rows
+
+
+def read_manifest(root):
+    """The rows of a dataset folder's manifest.csv, with every column training uses."""
+    path = root / "manifest.csv"
+    if not path.is_file():
+        raise Error(f"{path}: missing (is {root} a spectro-dump dataset folder?)")
+    return read_manifest_file(path)
+
+
+def read_spectro(root):
+    path = root / "spectro.json"
+    if not path.is_file():
+        raise Error(f"{path}: missing")
+    with open(path) as f:
+        return json.load(f)
+
+
+# The keys spectro-dump writes into spectro.json (docs/formats.md); model image colormaps.
+SPECTRO_KEYS = {"format_version", "sample_rate", "resample_quality", "n_fft", "hop_length", "win_length", "n_mels",
+                "fmin", "fmax", "mel_scale", "mel_norm", "center", "pad_mode", "power", "top_db", "image"}
+COLORMAPS = ("gray", "viridis", "magma")
+
+
+def check_spectro(path):
+    """A spectro.json checked for use in a bundle: (settings, colormap)."""
+    try:
+        spectro = json.loads(path.read_text())
+    except OSError as e:
+        raise Error(f"{path}: cannot be read ({e.strerror})")
+    except json.JSONDecodeError as e:
+        raise Error(f"{path}: not valid JSON ({e.msg}, line {e.lineno})")
+    if not isinstance(spectro, dict):
+        raise Error(f"{path}: must be a JSON object (the spectro.json spectro-dump wrote)")
+    unknown = sorted(set(spectro) - SPECTRO_KEYS)
+    if unknown:
+        raise Error(f"{path}: unknown key '{unknown[0]}' (not a spectro.json?)")
+    image = spectro.get("image")
+    if not isinstance(image, dict):
+        raise Error(f"{path}: has no 'image' object (frames, clip_policy, colormap)")
+    colormap = image.get("colormap", "gray")
+    if colormap not in COLORMAPS:
+        raise Error(f"{path}: image.colormap must be one of {', '.join(COLORMAPS)}, got {colormap!r}")
+    frames = image.get("frames", 128)
+    if not isinstance(frames, int) or isinstance(frames, bool) or frames <= 0:
+        raise Error(f"{path}: image.frames must be a positive integer for a model (0 = whole clip cannot be classified)")
+    return spectro, colormap
+
+
+def decode_image(path, lut):
+    """One stored PNG -> (H, W) uint8 in the dB-index domain (gray value or colormap index)."""
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise Error(f"{path}: cannot be read as an image")
+    if img.dtype != np.uint8:
+        raise Error(f"{path}: expected 8-bit pixels, found {img.dtype}")
+    if img.ndim == 2:
+        if lut is not None:
+            raise Error(f"{path}: gray image but spectro.json says a colormap")
+        return img, 0
+    if img.shape[2] == 4:
+        img = img[:, :, :3]
+    if lut is None:
+        raise Error(f"{path}: colour image but spectro.json says gray")
+    return rgb_to_index(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), lut)
+
+
+def load_dataset(root, labels_arg=None, log=lambda msg: None):
+    """Decodes every image of every split once. Returns a dict with per-split arrays; `log`
+    gets the progress lines."""
+    rows = read_manifest(root)
+    spectro = read_spectro(root)
+    colormap = spectro.get("image", {}).get("colormap", "gray")
+    lut = colormap_lut(colormap)
+    labels = labels_arg or sorted({r["label"] for r in rows})
+    lab_id = {l: i for i, l in enumerate(labels)}
+    corpora = sorted({r["corpus"] for r in rows})
+    data = {"labels": labels, "corpora": corpora, "spectro": spectro, "colormap": colormap, "lut": lut}
+    shape = None
+    misses = 0
+    t0 = time.time()
+    for split in SPLITS:
+        srows = [r for r in rows if r["split"] == split]
+        unknown = sorted({r["label"] for r in srows} - set(labels))
+        if unknown:
+            raise Error(f"split '{split}' has labels outside {labels}: {unknown}")
+        imgs = None
+        for i, r in enumerate(srows):
+            img, m = decode_image(root / r["image"], lut)
+            misses += m
+            if shape is None:
+                shape = img.shape
+            elif img.shape != shape:
+                raise Error(f"{root / r['image']}: size {img.shape[1]}x{img.shape[0]} differs from "
+                     f"{shape[1]}x{shape[0]} (training needs fixed-size images: spectro.json image.frames > 0)")
+            if imgs is None:
+                imgs = np.empty((len(srows),) + shape, np.uint8)
+            imgs[i] = img
+        if imgs is None:
+            imgs = np.empty((0,) + (shape or (1, 1)), np.uint8)
+        data[split] = {
+            "x": imgs,
+            "y": np.array([lab_id[r["label"]] for r in srows], np.int64),
+            "corpus": np.array([corpora.index(r["corpus"]) for r in srows], np.int64),
+            "speakers": len({(r["corpus"], r["speaker"]) for r in srows}),
+            "source": [r["source"] for r in srows],
+        }
+    if shape is None:
+        raise Error(f"{root / 'manifest.csv'}: no images")
+    if misses:
+        log(f"warning: {misses} pixels were not exact {colormap} colours (mapped to the nearest)")
+    data["shape"] = shape
+    log(f"decoded {sum(len(data[s]['y']) for s in SPLITS)} images of {shape[0]}x{shape[1]} "
+        f"({colormap}) in {time.time() - t0:.1f}s")
+    return data
+
+
+def load_teacher(path, sources, labels):
+    """Teacher probabilities (scripts/teacher_features.py soft: source + one column per label)
+    for each of `sources`, in `labels` order."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "source" not in rows[0] or not set(labels) <= set(rows[0]):
+        raise Error(f"{path}: needs the columns source,{','.join(labels)} (teacher_features.py soft)")
+    by_source = {r["source"]: [float(r[l]) for l in labels] for r in rows}
+    missing = [s for s in sources if s not in by_source]
+    if missing:
+        raise Error(f"{path}: no teacher probabilities for {len(missing)} training files, e.g. {missing[0]}")
+    probs = np.array([by_source[s] for s in sources], np.float32)
+    if not np.all(np.isfinite(probs)) or np.abs(probs.sum(1) - 1).max() > 1e-3:
+        raise Error(f"{path}: teacher probabilities must be finite and sum to 1 per file")
+    return probs
