@@ -221,7 +221,7 @@ std::string find_default_bundle(const std::string& exe_path) {
         std::error_code ec;
         if (!c.empty() && fs::is_regular_file(c / "model.json", ec)) return fs::weakly_canonical(c, ec).string();
     }
-    throw spectro::Error("--model", "no default model bundle found (looked in $EMOCLASS_MODEL, " +
+    throw spectro::Error("default model", "no model bundle found (looked in $EMOCLASS_MODEL, " +
                                         candidates[0].string() + ", " + candidates[1].string() + ", " +
                                         candidates[2].string() + ")");
 }

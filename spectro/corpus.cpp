@@ -70,13 +70,13 @@ void LabelMapping::apply_overrides(const std::string& spec) {
         start = end + 1;
         if (item.empty()) continue;
         auto eq = item.find('=');
-        if (eq == std::string::npos) throw Error("--map", "expected ORIGINAL=CLASS, got '" + item + "'");
+        if (eq == std::string::npos) throw Error("label mapping", "expected ORIGINAL=CLASS, got '" + item + "'");
         std::string from = normalise_emotion_word(item.substr(0, eq));
         std::string to = lower(item.substr(eq + 1));
-        if (from.empty()) throw Error("--map", "unknown emotion '" + item.substr(0, eq) + "'");
+        if (from.empty()) throw Error("label mapping", "unknown emotion '" + item.substr(0, eq) + "'");
         const auto& cls = emotion_classes();
         if (!to.empty() && std::find(cls.begin(), cls.end(), to) == cls.end())
-            throw Error("--map", "'" + to + "' is not one of the six classes");
+            throw Error("label mapping", "'" + to + "' is not one of the six classes");
         table_[from] = to;
     }
 }
