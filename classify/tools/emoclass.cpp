@@ -19,7 +19,7 @@
 #include <map>
 #include <mutex>
 
-#include "batch_io.hpp"
+#include "spectro/tools/batch_io.hpp"
 #include "classify/classifier.hpp"
 #include "classify/explain.hpp"
 #include "classify/result_format.hpp"
@@ -27,7 +27,8 @@
 #include "common.hpp"
 #include "eval_command.hpp"
 #include "listen_command.hpp"
-#include "progress.hpp"
+#include "spectro/tools/progress.hpp"
+#include "spectro/tools/tool_support.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
@@ -41,9 +42,8 @@
 namespace {
 
 std::string version_text() {
-    return std::string("emoclass ") + EMOCLASS_VERSION + "\n  OpenCV " + classify::opencv_version() + "\n  " +
-           spectro::sndfile_version() + "\n  " + spectro::samplerate_version() + "\n  " + spectro::soxr_version() + "\n  " + spectro::fftw_version() +
-           "\n  libpng " + spectro::png_version() + "\n  cairo " + spectro::cairo_version() + "\n";
+    return std::string("emoclass ") + EMOCLASS_VERSION + "\n  OpenCV " + classify::opencv_version() + "\n" +
+           tools::library_versions();
 }
 
 struct ClassifyOptions {

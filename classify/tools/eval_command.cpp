@@ -8,7 +8,7 @@
 #include "classify/metrics.hpp"
 #include "classify/result_format.hpp"
 #include "common.hpp"
-#include "progress.hpp"
+#include "spectro/tools/progress.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/corpus.hpp"
 #include "spectro/error.hpp"

@@ -1,4 +1,4 @@
-#include "batch_io.hpp"
+#include "spectro/tools/batch_io.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "batch_io.hpp"
-#include "progress.hpp"
+#include "spectro/tools/batch_io.hpp"
+#include "spectro/tools/progress.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/csv.hpp"
 #include "spectro/error.hpp"

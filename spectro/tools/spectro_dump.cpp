@@ -9,9 +9,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "batch_io.hpp"
+#include "spectro/tools/batch_io.hpp"
 #include "dataset_dump.hpp"
-#include "progress.hpp"
+#include "spectro/tools/progress.hpp"
+#include "spectro/tools/tool_support.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/audio_folder.hpp"
 #include "spectro/audio_reader.hpp"
@@ -30,12 +31,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string version_text() {
-    return std::string("spectro-dump ") + EMOCLASS_VERSION + "\n  " + spectro::sndfile_version() +
-           " (reads: " + spectro::sndfile_formats() + ")\n  " + spectro::samplerate_version() + "\n  " + spectro::soxr_version() + "\n  " +
-           spectro::fftw_version() + "\n  libpng " + spectro::png_version() + "\n  cairo " +
-           spectro::cairo_version() + "\n";
-}
+std::string version_text() { return std::string("spectro-dump ") + EMOCLASS_VERSION + "\n" + tools::library_versions(); }
 
 std::string describe(const spectro::SpectroSettings& s) {
     char buf[256];
