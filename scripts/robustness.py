@@ -23,6 +23,7 @@ The degraded copies keep the corpus file names, so eval reads the labels from th
 Use --split val when a result is to guide a choice: the test split is for reporting only.
 """
 import argparse
+import csv
 import json
 import pathlib
 import shutil
@@ -100,7 +101,7 @@ def telephone(src_wav, dst_wav):
 
 def read_sources(manifest, split):
     try:
-        rows = read_manifest_file(manifest, {"source", "split"}, " (a spectro-dump manifest)")
+        rows = read_manifest_file(manifest, {"source", "split", "label", "speaker", "corpus"}, " (a spectro-dump manifest)")
     except Error as e:
         fail(str(e))
     rows = [r for r in rows if r["split"] == split]
@@ -111,7 +112,9 @@ def read_sources(manifest, split):
 
 def make_conditions(conds, rows, out):
     """Writes OUT/<condition>/<corpus>/<file name>.wav for every condition and row, decoding each
-    source once; returns the folders by condition."""
+    source once, and OUT/<condition>/manifest.csv naming each copy's label, speaker and corpus (so
+    every corpus is scored, whether or not its file names carry the speaker); returns the
+    manifests by condition."""
     folders = {cond: out / cond for cond in conds}
     for folder in folders.values():
         if folder.exists():
@@ -137,7 +140,15 @@ def make_conditions(conds, rows, out):
             else:  # clean
                 y = x
             sf.write(str(dst), y, sr, subtype="FLOAT")
-    return folders
+    manifests = {}
+    for cond, folder in folders.items():
+        manifests[cond] = folder / "manifest.csv"
+        with open(manifests[cond], "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["path", "label", "speaker", "corpus"])
+            for r in rows:
+                w.writerow([f"{r['corpus']}/{pathlib.Path(r['source']).stem}.wav", r["label"], r["speaker"], r["corpus"]])
+    return manifests
 
 
 def main():
@@ -157,11 +168,11 @@ def main():
     rows = read_sources(a.manifest, a.split)
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"making {len(rows)} files x {len(a.conditions)} conditions", file=sys.stderr, flush=True)
-    folders = make_conditions(a.conditions, rows, a.out)
+    manifests = make_conditions(a.conditions, rows, a.out)
     results = {}
-    for cond, folder in folders.items():
+    for cond, manifest in manifests.items():
         print(f"{cond}: emoclass eval", file=sys.stderr, flush=True)
-        cmd = [a.emoclass, "--model", a.model, "eval", "-q", "--json", "-j", str(a.jobs), str(folder)]
+        cmd = [a.emoclass, "--model", a.model, "eval", "-q", "--json", "-j", str(a.jobs), "--manifest", str(manifest)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             fail(f"{' '.join(cmd)} failed: {run.stderr.strip()}")
