@@ -195,7 +195,7 @@ TEST(EvalManifest, ShippedModelWarnsOnSeenRealSpeakersAndReportsTheNewApart) {
 
     auto by_csv = run(kBin + " eval -q --json " + (tmp / "subset.csv") + " --predictions " + (tmp / "p.jsonl"));
     ASSERT_EQ(by_csv.exit_code, 0) << by_csv.err;
-    EXPECT_NE(by_csv.err.find("warning: 5 of 9 files are from speakers emo6-yolov8n-128-v2 was trained on (4) or "
+    EXPECT_NE(by_csv.err.find("warning: 5 of 9 files are from speakers emo6-yolov8n-128 was trained on (4) or "
                               "validated on (1)"),
               std::string::npos)
         << by_csv.err;
