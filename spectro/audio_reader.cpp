@@ -104,11 +104,16 @@ struct AudioReader::Impl {
     bool truncated_header = false;
     bool pipe = false;  // open_pipe: no length known before the end
 
-    int fd = -1;  // the file's descriptor, ours to close (libsndfile is told not to)
     ~Impl() {
         if (file) sf_close(file);
-        if (fd >= 0) ::close(fd);
     }
+
+    // Descriptors are handed to libsndfile with ownership (SF_TRUE): it closes them at sf_close
+    // and when the open fails. Debian 12's libsndfile 1.2.0 closes the descriptor of a failed
+    // open even when told not to (libsndfile issue #949), so keeping our own close too closed
+    // the number twice, and under -j the second close hit another thread's freshly opened file
+    // ("Bad file descriptor" in the middle of a good file).
+    SNDFILE* open_descriptor(int owned_fd) { return sf_open_fd(owned_fd, SFM_READ, &info, SF_TRUE); }
 
     // A failed open leaves its reason only in libsndfile's process-wide error, which a concurrent
     // open in another thread overwrites: open and read that reason (and its code, which decides
@@ -156,8 +161,8 @@ AudioReader AudioReader::open_file(const std::string& path) {
     if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not an audio file");
     if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
     if (st.st_size == 0) throw Error(path, "empty file");
-    impl->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (impl->fd < 0) throw Error(path, std::strerror(errno));
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(path, std::strerror(errno));
     // By descriptor, not by name: libsndfile then picks its decoder from the bytes alone, as it
     // does for memory (HTTP, stdin). Given the name, bytes it does not recognise but named .mp3
     // went to its MPEG decoder anyway, whose libmpg123 printed "Note: ..." lines on stderr (its
@@ -165,7 +170,7 @@ AudioReader AudioReader::open_file(const std::string& path) {
     // or a frame header, which libsndfile recognises by content; FFmpeg takes any other.
     int sndfile_code = 0;
     std::string sndfile_reason = impl->open_locked(
-        [&] { return sf_open_fd(impl->fd, SFM_READ, &impl->info, SF_FALSE); }, sndfile_code);
+        [&] { return impl->open_descriptor(fd); }, sndfile_code);
     if (!impl->file && sndfile_lacks_the_format(sndfile_code)) {
         impl->ffmpeg = try_ffmpeg([&] { return ffmpeg_open_file(path); });
         if (impl->ffmpeg) return AudioReader(std::move(impl));
@@ -196,8 +201,10 @@ AudioReader AudioReader::open_pipe(int fd, const std::string& name) {
     impl->name = name;
     impl->pipe = true;
     int sndfile_code = 0;
-    std::string sndfile_reason =
-        impl->open_locked([&] { return sf_open_fd(fd, SFM_READ, &impl->info, SF_FALSE); }, sndfile_code);
+    // The caller keeps its descriptor: libsndfile gets a duplicate of its own (see open_descriptor).
+    const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) throw Error(name, std::strerror(errno));
+    std::string sndfile_reason = impl->open_locked([&] { return impl->open_descriptor(own); }, sndfile_code);
     impl->check_opened(sndfile_reason);
     return AudioReader(std::move(impl));
 }

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
@@ -251,4 +253,52 @@ TEST(LongAudio, AnHourStreamsWithBoundedBuffers) {
     auto info = spectro::stream_audio(reader, s, [&](const float*) { ++frames; });
     EXPECT_EQ(info.samples, 3600u * 16000u);
     EXPECT_EQ(frames, 1 + info.samples / 320);
+}
+
+// A failed open must not close a descriptor twice: Debian 12's libsndfile closes the descriptor
+// of a failed sf_open_fd itself (libsndfile issue #949), and a second close from us hit whatever
+// file another thread had just opened under that number (seen as "Bad file descriptor" in the
+// middle of a good FLAC under spectro-dump -j). One thread opens files that are no audio while
+// another decodes a good file again and again; every decode must be whole.
+TEST(AudioReader, FailedOpensNeverCloseAnotherThreadsFile) {
+    TempDir tmp;
+    const std::string good = tmp / "good.flac";
+    {
+        SF_INFO info{};
+        info.samplerate = 16000;
+        info.channels = 1;
+        info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+        SNDFILE* f = sf_open(good.c_str(), SFM_WRITE, &info);
+        ASSERT_NE(f, nullptr);
+        std::vector<float> x(16000);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3f * float(std::sin(0.05 * double(i)));
+        sf_writef_float(f, x.data(), sf_count_t(x.size()));
+        sf_close(f);
+    }
+    const std::string bad = tmp / "text.wav";
+    write_bytes(bad, std::string(4096, 'x'));
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad_opens{0};
+    std::thread opener([&] {
+        while (!stop) {
+            EXPECT_NE(error_of(bad), "");
+            ++bad_opens;
+        }
+    });
+    int whole = 0, decodes = 0;
+    std::string failure;
+    // At least 400 decodes, and on until the other thread has failed 300 opens beside them.
+    for (; (decodes < 400 || bad_opens < 300) && decodes < 100000 && failure.empty(); ++decodes) {
+        try {
+            if (decode_all(good).size() == 16000u) ++whole;
+            else failure = "a decode came out short";
+        } catch (const spectro::Error& e) {
+            failure = e.what();
+        }
+    }
+    stop = true;
+    opener.join();
+    EXPECT_EQ(failure, "");
+    EXPECT_EQ(whole, decodes);
+    EXPECT_GE(bad_opens.load(), 300);
 }

@@ -72,6 +72,7 @@ def test_bad_manifests_are_one_line(tmp_path):
     r = run_script("holdout_corpus.py", tmp_path / "ds", "--corpus", "x", "-o", tmp_path / "v", check=False)
     assert r.returncode == 2 and r.stderr == (f"holdout_corpus: error: {tmp_path}/ds/manifest.csv: needs the columns "
                                               "corpus,image,split (a spectro-dump manifest)\n")
+    (tmp_path / "ds" / "manifest.csv").write_text("source,corpus,speaker,label,split\na.wav,x,s1,angry,train\n")
     r = run_script("robustness.py", "--manifest", tmp_path / "ds" / "manifest.csv", "--out", tmp_path / "r",
                    "--emoclass", "/bin/true", "--split", "val", "--conditions", "clean", check=False)
     assert r.returncode == 2 and r.stderr == f"robustness: error: {tmp_path}/ds/manifest.csv: no rows in split 'val'\n"
@@ -79,4 +80,4 @@ def test_bad_manifests_are_one_line(tmp_path):
     r = run_script("robustness.py", "--manifest", tmp_path / "ds" / "manifest.csv", "--out", tmp_path / "r",
                    "--emoclass", "/bin/true", "--conditions", "clean", check=False)
     assert r.returncode == 2 and r.stderr == (f"robustness: error: {tmp_path}/ds/manifest.csv: needs the columns "
-                                              "source,split (a spectro-dump manifest)\n")
+                                              "corpus,label,source,speaker,split (a spectro-dump manifest)\n")
