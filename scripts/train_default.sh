@@ -19,10 +19,5 @@ build/spectro/spectro-dump --dataset "$DATA/ravdess" "$DATA/crema-d" "$DATA/tess
   --threads 2 --corpus-balance 0.5 --mixup-p 0.5 --freq-warp 0.08 --dropout 0.3 \
   --telephone-p 0.15 --reverb-p 0.2 --noise-p 0.4 --noise-min-db 25 --time-budget-min 55
 /usr/bin/python3 scripts/export_bundle.py "$WORK/run/best.pt" --dataset "$WORK/dataset" --name "$NAME" --force
-build/classify/emoclass --model "models/$NAME" eval --manifest "$WORK/dataset/manifest.csv" --split test \
-  --confusion-png "$WORK/confusion_test.png" | tee "$WORK/eval_test.txt"
-build/classify/emoclass --model "models/$NAME" eval -q --json --manifest "$WORK/dataset/manifest.csv" --split test \
-  > "$WORK/eval_test.json"
-# How it holds up on degraded copies of the test audio (noise, room, telephone).
-/usr/bin/python3 scripts/robustness.py --manifest "$WORK/dataset/manifest.csv" --split test --out "$WORK/robustness" \
-  --model "models/$NAME"
+# Measured through the C++ path on the test speakers' audio, clean and degraded.
+bash scripts/measure_bundle.sh "$NAME" "$WORK"

@@ -41,10 +41,5 @@ build/spectro/spectro-dump --dataset "$DATA" -o "$WORK/dataset"
 
 # 4. Export, check against PyTorch, and measure through the C++ path on the test speakers' audio.
 /usr/bin/python3 scripts/export_bundle.py "$WORK/run/best.pt" --dataset "$WORK/dataset" --name "$NAME" --force
-build/classify/emoclass --model "models/$NAME" eval --manifest "$WORK/dataset/manifest.csv" --split test \
-  --confusion-png "$WORK/confusion_test.png" | tee "$WORK/eval_test.txt"
-build/classify/emoclass --model "models/$NAME" eval -q --json --manifest "$WORK/dataset/manifest.csv" --split test \
-  > "$WORK/eval_test.json"
-# How it holds up on degraded copies of the test audio (noise, room, telephone).
-/usr/bin/python3 scripts/robustness.py --manifest "$WORK/dataset/manifest.csv" --split test --out "$WORK/robustness" \
-  --model "models/$NAME"
+# Measured through the C++ path on the test speakers' audio, clean and degraded.
+bash scripts/measure_bundle.sh "$NAME" "$WORK"
