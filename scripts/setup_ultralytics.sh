@@ -5,19 +5,5 @@
 # python path on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${EMOCLASS_ULTRALYTICS_VENV:-.venv-ultralytics}
-req=scripts/requirements-ultralytics.txt
-if [ ! -x "$venv/bin/python" ]; then
-  /usr/bin/python3 -m venv --system-site-packages "$venv"
-fi
-pip=("$venv/bin/python" -m pip --disable-pip-version-check)
-if ! "$venv/bin/python" -c 'import ultralytics' 2>/dev/null; then
-  plan=$("${pip[@]}" install --dry-run -r "$req" 2>&1) || { echo "$plan" >&2; exit 1; }
-  if grep -E '^Would install' <<<"$plan" | grep -qE '(^| )(torch|torchvision|numpy)-'; then
-    echo "setup_ultralytics: pip would install torch/torchvision/numpy from PyPI; refusing:" >&2
-    grep -E '^Would install' <<<"$plan" >&2
-    exit 1
-  fi
-fi
-"${pip[@]}" install -q -r "$req"
-echo "$venv/bin/python"
+exec bash scripts/make_venv.sh setup_ultralytics "${EMOCLASS_ULTRALYTICS_VENV:-.venv-ultralytics}" \
+  scripts/requirements-ultralytics.txt ultralytics 'torch|torchvision|numpy'
