@@ -263,18 +263,7 @@ TEST(LongAudio, AnHourStreamsWithBoundedBuffers) {
 TEST(AudioReader, FailedOpensNeverCloseAnotherThreadsFile) {
     TempDir tmp;
     const std::string good = tmp / "good.flac";
-    {
-        SF_INFO info{};
-        info.samplerate = 16000;
-        info.channels = 1;
-        info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-        SNDFILE* f = sf_open(good.c_str(), SFM_WRITE, &info);
-        ASSERT_NE(f, nullptr);
-        std::vector<float> x(16000);
-        for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.3f * float(std::sin(0.05 * double(i)));
-        sf_writef_float(f, x.data(), sf_count_t(x.size()));
-        sf_close(f);
-    }
+    write_audio(good, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
     const std::string bad = tmp / "text.wav";
     write_bytes(bad, std::string(4096, 'x'));
     std::atomic<bool> stop{false};
