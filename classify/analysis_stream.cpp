@@ -25,16 +25,16 @@ AnalysisStream::AnalysisStream(Classifier& classifier, double hop_s, int input_r
 template <class F> void AnalysisStream::naming_errors(F&& f) {
     try {
         f();
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         if (e.subject() == name_) throw;
-        throw spectro::Error(name_, e.reason());
+        throw emoclass::Error(name_, e.reason());
     }
 }
 
 void AnalysisStream::push(const float* mono, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         if (!std::isfinite(mono[i]))
-            throw spectro::Error(name_, "holds NaN or infinite samples (frame " + std::to_string(samples_in_ + i) + ")");
+            throw emoclass::Error(name_, "holds NaN or infinite samples (frame " + std::to_string(samples_in_ + i) + ")");
     samples_in_ += n;
     naming_errors([&] { mel_.push(mono, n, to_windows_); });
 }

@@ -23,7 +23,7 @@ public:
                    WindowStream::SegmentSink sink);
     AnalysisStream(const AnalysisStream&) = delete;  // its stages call back into it
     AnalysisStream& operator=(const AnalysisStream&) = delete;
-    // Throws spectro::Error(name, reason) for NaN or infinite samples (as the file decoders do)
+    // Throws emoclass::Error(name, reason) for NaN or infinite samples (as the file decoders do)
     // and for samples whose power spectrum overflows.
     void push(const float* mono, std::size_t n);
     // Flushes the resampler and the STFT and classifies the tail. False when the stream gave no

@@ -43,7 +43,7 @@ Result Analyzer::run(spectro::AudioReader& reader) {
                           [&](const Segment& s) { r.segments.push_back(s); });
     std::vector<float> block(1 << 14);
     while (const std::size_t n = reader.read_mono(block.data(), block.size())) stream.push(block.data(), n);
-    if (!stream.finish()) throw spectro::Error(reader.name(), "shorter than one STFT frame");
+    if (!stream.finish()) throw emoclass::Error(reader.name(), "shorter than one STFT frame");
     r.duration_s = reader.duration_s();  // exact now, also where the container only estimated it
     aggregate(r);
     return r;
@@ -84,7 +84,7 @@ void check_model_input_png(const spectro::Image& image, const spectro::SpectroSe
         return (width > 0 ? std::to_string(width) : std::string("any")) + "x" + std::to_string(height) + " " +
                (channels == 1 ? "gray" : "RGB");
     };
-    throw spectro::Error(name, "not a model-input spectrogram for this model: " +
+    throw emoclass::Error(name, "not a model-input spectrogram for this model: " +
                                    describe(image.width, image.height, image.channels) + ", the model takes " +
                                    describe(s.image.frames, s.n_mels, channels) +
                                    " as spectro-dump writes with its settings (an --inspect figure is for people)");

@@ -18,7 +18,7 @@ struct AnalyzeOptions {
 class Analyzer {
 public:
     Analyzer(const ModelBundle& bundle, AnalyzeOptions options = {});
-    // Throws spectro::Error(name, reason) for undecodable input.
+    // Throws emoclass::Error(name, reason) for undecodable input.
     Result analyze_file(const std::string& path);
     Result analyze_bytes(const void* data, std::size_t size, const std::string& name);
     Result analyze_png(const std::string& path);
@@ -35,7 +35,7 @@ void aggregate(Result& result);
 
 bool is_png_path(const std::string& path);
 
-// Throws spectro::Error(name, reason) unless `image` has the geometry spectro-dump gives a
+// Throws emoclass::Error(name, reason) unless `image` has the geometry spectro-dump gives a
 // model-input PNG with the settings `s` (height n_mels, width image.frames, gray or RGB by the
 // colormap): an inspection figure or any other picture is refused, not resized into the model.
 void check_model_input_png(const spectro::Image& image, const spectro::SpectroSettings& s, const std::string& name);

@@ -22,7 +22,7 @@ using json = nlohmann::json;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& file, const std::string& reason) { throw spectro::Error(file, reason); }
+[[noreturn]] void fail(const std::string& file, const std::string& reason) { throw emoclass::Error(file, reason); }
 
 const json& need(const json& obj, const char* key, const std::string& file, json::value_t type, const char* type_name) {
     auto it = obj.find(key);
@@ -158,7 +158,7 @@ ModelBundle parse_checked(const std::string& text, const std::string& dir, const
         fail(file, "input.height and input.width must be within 8..4096");
     try {
         b.input.color = spectro::parse_colormap(need(in, "color", file, json::value_t::string, "a string").get<std::string>());
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         fail(file, "input.color: " + e.reason());
     }
     if (b.input.channels == 1 && b.input.color != spectro::Colormap::Gray)
@@ -221,7 +221,7 @@ std::string find_default_bundle(const std::string& exe_path) {
         std::error_code ec;
         if (!c.empty() && fs::is_regular_file(c / "model.json", ec)) return fs::weakly_canonical(c, ec).string();
     }
-    throw spectro::Error("default model", "no model bundle found (looked in $EMOCLASS_MODEL, " +
+    throw emoclass::Error("default model", "no model bundle found (looked in $EMOCLASS_MODEL, " +
                                         candidates[0].string() + ", " + candidates[1].string() + ", " +
                                         candidates[2].string() + ")");
 }

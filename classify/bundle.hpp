@@ -47,7 +47,7 @@ struct ModelBundle {
 };
 
 // Reads and validates DIR/model.json (format, version, keys and types, labels, recipe,
-// spectrogram settings) and checks DIR/model.onnx exists. Throws spectro::Error naming the file.
+// spectrogram settings) and checks DIR/model.onnx exists. Throws emoclass::Error naming the file.
 ModelBundle load_bundle(const std::string& dir);
 ModelBundle parse_bundle_json(const std::string& text, const std::string& dir);
 

@@ -26,7 +26,7 @@ namespace {
 // BGR order, then (pixel * scale - mean) / std per channel, planar NCHW.
 void fill_tensor(const ModelBundle& b, const spectro::Image& image, float* out) {
     const InputRecipe& r = b.input;
-    if (image.channels != 1 && image.channels != 3) throw spectro::Error("image", "unsupported channel count");
+    if (image.channels != 1 && image.channels != 3) throw emoclass::Error("image", "unsupported channel count");
     cv::Mat src(image.height, image.width, image.channels == 1 ? CV_8UC1 : CV_8UC3,
                 const_cast<std::uint8_t*>(image.pixels.data()));
     cv::Mat sized = src;
@@ -71,9 +71,9 @@ Classifier::Classifier(const ModelBundle& bundle) : impl_(std::make_unique<Impl>
         impl_->net = cv::dnn::readNetFromONNX(fusion.model.data(), fusion.model.size());
     } catch (const cv::Exception& e) {
         std::string msg = e.err.empty() ? e.what() : e.err;
-        throw spectro::Error(bundle.onnx_path(), "OpenCV DNN cannot read this ONNX model: " + msg);
+        throw emoclass::Error(bundle.onnx_path(), "OpenCV DNN cannot read this ONNX model: " + msg);
     }
-    if (impl_->net.empty()) throw spectro::Error(bundle.onnx_path(), "OpenCV DNN loaded an empty network");
+    if (impl_->net.empty()) throw emoclass::Error(bundle.onnx_path(), "OpenCV DNN loaded an empty network");
     impl_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
     impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
     const int dims[4] = {1, bundle.input.channels, bundle.input.height, bundle.input.width};
@@ -91,12 +91,12 @@ Classifier::Classifier(const ModelBundle& bundle) : impl_(std::make_unique<Impl>
         if (out_shapes.empty()) throw cv::Exception(cv::Error::StsError, "no output shape", "", "", 0);
         outputs = std::size_t(cv::dnn::total(out_shapes[0]));
     } catch (const cv::Exception& e) {
-        throw spectro::Error(bundle.onnx_path(), "the model rejects a 1x" + std::to_string(dims[1]) + "x" +
+        throw emoclass::Error(bundle.onnx_path(), "the model rejects a 1x" + std::to_string(dims[1]) + "x" +
                                                      std::to_string(dims[2]) + "x" + std::to_string(dims[3]) +
                                                      " input: " + (e.err.empty() ? e.what() : e.err));
     }
     if (outputs != bundle.labels.size())
-        throw spectro::Error(bundle.dir, "the model outputs " + std::to_string(outputs) + " values but model.json has " +
+        throw emoclass::Error(bundle.dir, "the model outputs " + std::to_string(outputs) + " values but model.json has " +
                                              std::to_string(bundle.labels.size()) + " labels");
 }
 
@@ -119,7 +119,7 @@ std::vector<float> Classifier::classify(const spectro::Image& image) {
         impl_->net.setInput(impl_->blob);
         out = impl_->net.forward();
     } catch (const cv::Exception& e) {
-        throw spectro::Error(impl_->bundle.onnx_path(), "OpenCV DNN failed: " + (e.err.empty() ? std::string(e.what()) : e.err));
+        throw emoclass::Error(impl_->bundle.onnx_path(), "OpenCV DNN failed: " + (e.err.empty() ? std::string(e.what()) : e.err));
     }
     const float* v = out.ptr<float>();
     std::vector<float> p(v, v + out.total());

@@ -11,7 +11,7 @@ namespace classify {
 
 class Classifier {
 public:
-    // Loads the network and runs one warm-up pass; throws spectro::Error if OpenCV cannot read
+    // Loads the network and runs one warm-up pass; throws emoclass::Error if OpenCV cannot read
     // the ONNX file or its output size differs from the bundle's label count.
     explicit Classifier(const ModelBundle& bundle);
     ~Classifier();

@@ -13,7 +13,7 @@
 namespace classify {
 
 // `name` is the recording's name in the title; `mel` the whole clip under bundle.spectro.
-// Throws spectro::Error(name, reason).
+// Throws emoclass::Error(name, reason).
 std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Result& result, const spectro::MelMatrix& mel,
                                           double duration_s, const std::string& name, spectro::FigureFormat format);
 inline std::vector<unsigned char> explain_png(const ModelBundle& bundle, const Result& result,

@@ -289,7 +289,7 @@ struct HttpListener::Impl {
 
     Impl(HttpRoutes& r, HttpLimits l) : routes(r), limits(l) {
         int fds[2];
-        if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw spectro::Error("http", std::strerror(errno));
+        if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw emoclass::Error("http", std::strerror(errno));
         wake_read = fds[0];
         wake_write = fds[1];
     }
@@ -565,7 +565,7 @@ int HttpListener::bind(const std::string& host, int port) {
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
     const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-    if (rc != 0) throw spectro::Error(where, std::string("cannot resolve the address: ") + gai_strerror(rc));
+    if (rc != 0) throw emoclass::Error(where, std::string("cannot resolve the address: ") + gai_strerror(rc));
     std::string reason = "cannot bind";
     int fd = -1;
     for (addrinfo* ai = found; ai && fd < 0; ai = ai->ai_next) {
@@ -584,7 +584,7 @@ int HttpListener::bind(const std::string& host, int port) {
         fd = -1;
     }
     ::freeaddrinfo(found);
-    if (fd < 0) throw spectro::Error(where, reason);
+    if (fd < 0) throw emoclass::Error(where, reason);
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -595,7 +595,7 @@ int HttpListener::bind(const std::string& host, int port) {
 }
 
 void HttpListener::run() {
-    if (impl_->listen_fd < 0) throw spectro::Error("http", "run() before bind()");
+    if (impl_->listen_fd < 0) throw emoclass::Error("http", "run() before bind()");
     impl_->run();
 }
 

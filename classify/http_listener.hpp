@@ -46,7 +46,7 @@ public:
     HttpListener(const HttpListener&) = delete;
     HttpListener& operator=(const HttpListener&) = delete;
 
-    // Binds and listens; returns the port. Throws spectro::Error("host:port", reason).
+    // Binds and listens; returns the port. Throws emoclass::Error("host:port", reason).
     int bind(const std::string& host, int port);
     // Serves until stop(); returns once handed-off requests are answered.
     void run();

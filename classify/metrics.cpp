@@ -10,14 +10,14 @@ namespace classify {
 
 EvalReport evaluate(const std::vector<std::string>& labels, const std::vector<int>& truth,
                     const std::vector<int>& predicted) {
-    if (truth.size() != predicted.size()) throw spectro::Error("eval", "truth and predictions differ in length");
+    if (truth.size() != predicted.size()) throw emoclass::Error("eval", "truth and predictions differ in length");
     const std::size_t n = labels.size();
     EvalReport r;
     r.labels = labels;
     r.confusion.assign(n, std::vector<long>(n + 1, 0));
     for (std::size_t i = 0; i < truth.size(); ++i) {
         const int t = truth[i], p = predicted[i];
-        if (t < 0 || std::size_t(t) >= n || p < -1 || p >= int(n)) throw spectro::Error("eval", "label index out of range");
+        if (t < 0 || std::size_t(t) >= n || p < -1 || p >= int(n)) throw emoclass::Error("eval", "label index out of range");
         ++r.total;
         if (p < 0) {
             ++r.no_speech;

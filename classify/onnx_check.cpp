@@ -72,7 +72,7 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& reason) const {
-        throw spectro::Error(subject_, "refused before loading (" + reason + "): not a model this emoclass runs");
+        throw emoclass::Error(subject_, "refused before loading (" + reason + "): not a model this emoclass runs");
     }
 
     std::vector<Field> split(std::size_t begin, std::size_t end, const char* what) const {

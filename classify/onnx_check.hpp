@@ -15,7 +15,7 @@
 
 namespace classify {
 
-// Throws spectro::Error(subject, reason) naming the first problem found.
+// Throws emoclass::Error(subject, reason) naming the first problem found.
 void check_onnx_model(const std::string& model_proto, const std::string& subject);
 
 }  // namespace classify

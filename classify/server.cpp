@@ -68,7 +68,7 @@ bool send_asset(httplib::Response& res, const std::string& name) {
 // the title, so the description tells exactly what this server answers.
 std::string openapi_description(const ModelBundle& b) {
     const web::Asset* asset = web::find_asset("openapi.json");
-    if (!asset) throw spectro::Error("openapi.json", "not embedded in this build");
+    if (!asset) throw emoclass::Error("openapi.json", "not embedded in this build");
     json j = json::parse(std::string(reinterpret_cast<const char*>(asset->data), asset->size));
     j["components"]["schemas"]["Label"]["enum"] = b.labels;
     j["info"]["x-model"] = b.name;
@@ -448,7 +448,7 @@ struct Server::Impl {
                 const auto mel = spectro::mel_from_reader(reader, bundle.spectro, &info);
                 figure = explain_png(bundle, result, mel, info.duration_s, name);
             }
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             if (from_form_field)
                 send_error(res, 400, "the form has no file part, and its field '" + name + "' is not audio (" + e.reason() +
                                          "): send the audio as a file field, e.g. -F audio=@clip.wav");
@@ -473,7 +473,7 @@ void Server::bind() {
     if (impl_->bound_port > 0) return;
     const auto& o = impl_->options;
     const std::string where = o.host + ":" + std::to_string(o.port);
-    if (o.port < 0 || o.port > 65535) throw spectro::Error(where, "port must be 0..65535");
+    if (o.port < 0 || o.port > 65535) throw emoclass::Error(where, "port must be 0..65535");
     impl_->bound_port = impl_->listener->bind(o.host, o.port);
 }
 

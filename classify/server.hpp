@@ -35,7 +35,7 @@ class Server {
 public:
     Server(const ModelBundle& bundle, ServerOptions options);
     ~Server();
-    // Binds (throws spectro::Error("host:port", reason) when the address is taken or invalid).
+    // Binds (throws emoclass::Error("host:port", reason) when the address is taken or invalid).
     void bind();
     // Serves until stop(), binding first if bind() was not called. Returns once in-flight
     // requests are answered.

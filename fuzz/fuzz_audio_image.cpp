@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         spectro::SpectroSettings s;
         auto mel = spectro::mel_from_reader(reader, s);
         if (mel.frames() > 0) (void)spectro::render_image(mel, s);
-    } catch (const spectro::Error&) {
+    } catch (const emoclass::Error&) {
     }
     return 0;
 }

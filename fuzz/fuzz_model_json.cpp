@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {
         (void)classify::parse_bundle_json(std::string(reinterpret_cast<const char*>(data), size), "/fuzz");
-    } catch (const spectro::Error&) {
+    } catch (const emoclass::Error&) {
     }
     return 0;
 }

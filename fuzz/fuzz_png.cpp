@@ -8,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     try {
         (void)spectro::decode_png(data, size, "<fuzz>");
-    } catch (const spectro::Error&) {
+    } catch (const emoclass::Error&) {
     }
     return 0;
 }

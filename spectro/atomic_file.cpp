@@ -19,7 +19,7 @@ void write_file_atomically(const std::string& path, const void* data, std::size_
     static std::atomic<unsigned long> counter{0};
     const std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error(path, std::string("cannot write: ") + std::strerror(errno));
+    if (fd < 0) throw emoclass::Error(path, std::string("cannot write: ") + std::strerror(errno));
     const char* p = static_cast<const char*>(data);
     std::size_t left = size;
     while (left > 0) {
@@ -29,7 +29,7 @@ void write_file_atomically(const std::string& path, const void* data, std::size_
             int err = errno;
             ::close(fd);
             ::unlink(tmp.c_str());
-            throw Error(path, std::string("cannot write: ") + std::strerror(err));
+            throw emoclass::Error(path, std::string("cannot write: ") + std::strerror(err));
         }
         p += n;
         left -= std::size_t(n);
@@ -37,7 +37,7 @@ void write_file_atomically(const std::string& path, const void* data, std::size_
     if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
-        throw Error(path, std::string("cannot write: ") + std::strerror(err));
+        throw emoclass::Error(path, std::string("cannot write: ") + std::strerror(err));
     }
 }
 
@@ -45,13 +45,13 @@ void write_file_atomically(const std::string& path, std::size_t size, const Posi
     static std::atomic<unsigned long> counter{0};
     const std::string tmp = path + ".tmp." + std::to_string(getpid()) + ".p" + std::to_string(counter++);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error(path, std::string("cannot write: ") + std::strerror(errno));
+    if (fd < 0) throw emoclass::Error(path, std::string("cannot write: ") + std::strerror(errno));
     bool cleaned = false;
     auto fail = [&](int err) {
         cleaned = true;
         ::close(fd);
         ::unlink(tmp.c_str());
-        throw Error(path, std::string("cannot write: ") + std::strerror(err));
+        throw emoclass::Error(path, std::string("cannot write: ") + std::strerror(err));
     };
     if (::ftruncate(fd, off_t(size)) != 0) fail(errno);
     try {
@@ -76,7 +76,7 @@ void write_file_atomically(const std::string& path, std::size_t size, const Posi
     if (::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
-        throw Error(path, std::string("cannot write: ") + std::strerror(err));
+        throw emoclass::Error(path, std::string("cannot write: ") + std::strerror(err));
     }
 }
 

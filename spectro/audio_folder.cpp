@@ -27,7 +27,7 @@ std::string kind_of(fs::file_type t) {
 
 FolderWalk walk_folder(const std::string& root, bool skip_hidden) {
     std::error_code ec;
-    if (!fs::is_directory(root, ec)) throw Error(root, "not a directory");
+    if (!fs::is_directory(root, ec)) throw emoclass::Error(root, "not a directory");
     FolderWalk walk;
     // Folder by folder rather than recursive_directory_iterator: it either skips a folder it
     // cannot open without a word (skip_permission_denied) or stops the whole walk there.
@@ -38,7 +38,7 @@ FolderWalk walk_folder(const std::string& root, bool skip_hidden) {
         pending.pop_back();
         fs::directory_iterator it(dir, ec), end;
         if (ec) {
-            if (at_root) throw Error(root, ec.message());
+            if (at_root) throw emoclass::Error(root, ec.message());
             walk.errors.emplace_back(dir.string(), "cannot read folder: " + ec.message());
             ec.clear();
             continue;
@@ -86,7 +86,7 @@ FolderScan scan_audio_folder(const std::string& root) {
         try {
             AudioReader::open_file(path);
             scan.files.push_back(path);
-        } catch (const Error& e) {
+        } catch (const emoclass::Error& e) {
             scan.skipped.emplace_back(path, e.reason());
         }
     }

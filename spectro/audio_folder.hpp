@@ -18,7 +18,7 @@ struct FolderWalk {
 
 // Symbolic links to folders are not followed (no loops); links to files count as files. With
 // skip_hidden, entries named ".name" (and everything in such folders) are passed over.
-// Throws spectro::Error(root, reason) when root is not a readable folder.
+// Throws emoclass::Error(root, reason) when root is not a readable folder.
 FolderWalk walk_folder(const std::string& root, bool skip_hidden);
 
 struct FolderScan {
@@ -33,7 +33,7 @@ struct FolderScan {
 // its name (an .m4a, a .webm, a voice memo without an extension); otherwise it is skipped with
 // the decoder's reason. Hidden files and folders (".name") are passed over without a word; what
 // cannot be looked at is in `errors` (see FolderWalk).
-// Throws spectro::Error(root, reason) when root is not a readable folder.
+// Throws emoclass::Error(root, reason) when root is not a readable folder.
 FolderScan scan_audio_folder(const std::string& root);
 
 }  // namespace spectro

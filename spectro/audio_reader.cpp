@@ -84,7 +84,7 @@ template <typename Open>
 std::unique_ptr<DecodedStream> try_ffmpeg(Open open) {
     try {
         return open();
-    } catch (const Error& e) {
+    } catch (const emoclass::Error& e) {
         if (e.reason() == "not a recognised audio format") return nullptr;
         throw;
     }
@@ -137,14 +137,14 @@ struct AudioReader::Impl {
             // file was checked to exist and be regular (or is memory): say what it means.
             else if (reason.find("File does not exist or is not a regular file") != std::string::npos)
                 reason = "not a recognised audio format (no decoder accepted the data)";
-            throw Error(name, reason);
+            throw emoclass::Error(name, reason);
         }
-        if (info.channels < 1) throw Error(name, "no audio channels");
-        if (info.samplerate < 1) throw Error(name, "invalid sample rate " + std::to_string(info.samplerate));
+        if (info.channels < 1) throw emoclass::Error(name, "no audio channels");
+        if (info.samplerate < 1) throw emoclass::Error(name, "invalid sample rate " + std::to_string(info.samplerate));
         if (pipe) return;
-        if (info.frames <= 0) throw Error(name, "contains no audio samples");
+        if (info.frames <= 0) throw emoclass::Error(name, "contains no audio samples");
         truncated_header = log_reports_truncation(file);
-        if (truncated_header) throw Error(name, "truncated: the header declares more audio data than the file holds");
+        if (truncated_header) throw emoclass::Error(name, "truncated: the header declares more audio data than the file holds");
     }
 };
 
@@ -157,12 +157,12 @@ AudioReader AudioReader::open_file(const std::string& path) {
     auto impl = std::make_unique<Impl>();
     impl->name = path;
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not an audio file");
-    if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
-    if (st.st_size == 0) throw Error(path, "empty file");
+    if (stat(path.c_str(), &st) != 0) throw emoclass::Error(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw emoclass::Error(path, "is a directory, not an audio file");
+    if (!S_ISREG(st.st_mode)) throw emoclass::Error(path, "not a regular file");
+    if (st.st_size == 0) throw emoclass::Error(path, "empty file");
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path, std::strerror(errno));
+    if (fd < 0) throw emoclass::Error(path, std::strerror(errno));
     // By descriptor, not by name: libsndfile then picks its decoder from the bytes alone, as it
     // does for memory (HTTP, stdin). Given the name, bytes it does not recognise but named .mp3
     // went to its MPEG decoder anyway, whose libmpg123 printed "Note: ..." lines on stderr (its
@@ -182,7 +182,7 @@ AudioReader AudioReader::open_file(const std::string& path) {
 AudioReader AudioReader::open_memory(const void* data, std::size_t size, const std::string& name) {
     auto impl = std::make_unique<Impl>();
     impl->name = name;
-    if (size == 0) throw Error(name, "empty input");
+    if (size == 0) throw emoclass::Error(name, "empty input");
     impl->memory = std::make_unique<MemoryFile>(
         MemoryFile{static_cast<const unsigned char*>(data), sf_count_t(size)});
     int sndfile_code = 0;
@@ -203,7 +203,7 @@ AudioReader AudioReader::open_pipe(int fd, const std::string& name) {
     int sndfile_code = 0;
     // The caller keeps its descriptor: libsndfile gets a duplicate of its own (see open_descriptor).
     const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (own < 0) throw Error(name, std::strerror(errno));
+    if (own < 0) throw emoclass::Error(name, std::strerror(errno));
     std::string sndfile_reason = impl->open_locked([&] { return impl->open_descriptor(own); }, sndfile_code);
     impl->check_opened(sndfile_reason);
     return AudioReader(std::move(impl));
@@ -242,7 +242,7 @@ std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
     if (got < 0) got = 0;
     if (size_t(got) < want && !m.pipe) {
         std::string detail = sf_error(m.file) ? std::string(" (") + sf_strerror(m.file) + ")" : "";
-        throw Error(m.name, "truncated: decoded " + std::to_string(m.delivered + got) + " of " +
+        throw emoclass::Error(m.name, "truncated: decoded " + std::to_string(m.delivered + got) + " of " +
                                 std::to_string(m.info.frames) + " frames the header declares" + detail);
     }
     if (ch > 1) {
@@ -255,7 +255,7 @@ std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
     }
     for (size_t i = 0; i < size_t(got); ++i) {
         if (!std::isfinite(out[i]))
-            throw Error(m.name, "holds NaN or infinite samples (frame " + std::to_string(m.delivered + i) + ")");
+            throw emoclass::Error(m.name, "holds NaN or infinite samples (frame " + std::to_string(m.delivered + i) + ")");
     }
     m.delivered += got;
     return size_t(got);

@@ -13,7 +13,7 @@ namespace spectro {
 
 class AudioReader {
 public:
-    // Throws spectro::Error(path, reason) for a missing, unreadable, non-audio or empty file.
+    // Throws emoclass::Error(path, reason) for a missing, unreadable, non-audio or empty file.
     static AudioReader open_file(const std::string& path);
     // Decodes from memory; `data` must outlive the reader. `name` is used in error messages.
     static AudioReader open_memory(const void* data, std::size_t size, const std::string& name);

@@ -70,13 +70,13 @@ void LabelMapping::apply_overrides(const std::string& spec) {
         start = end + 1;
         if (item.empty()) continue;
         auto eq = item.find('=');
-        if (eq == std::string::npos) throw Error("label mapping", "expected ORIGINAL=CLASS, got '" + item + "'");
+        if (eq == std::string::npos) throw emoclass::Error("label mapping", "expected ORIGINAL=CLASS, got '" + item + "'");
         std::string from = normalise_emotion_word(item.substr(0, eq));
         std::string to = lower(item.substr(eq + 1));
-        if (from.empty()) throw Error("label mapping", "unknown emotion '" + item.substr(0, eq) + "'");
+        if (from.empty()) throw emoclass::Error("label mapping", "unknown emotion '" + item.substr(0, eq) + "'");
         const auto& cls = emotion_classes();
         if (!to.empty() && std::find(cls.begin(), cls.end(), to) == cls.end())
-            throw Error("label mapping", "'" + to + "' is not one of the six classes");
+            throw emoclass::Error("label mapping", "'" + to + "' is not one of the six classes");
         table_[from] = to;
     }
 }
@@ -186,10 +186,10 @@ Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping)
     const auto label = col("label"), speaker = col("speaker"), corpus = col("corpus");
     out.is_dataset = source && split && !path;
     if (!out.is_dataset && !(path && label && speaker))
-        throw Error(csv_path, "needs the columns path,label,speaker[,corpus] (a corpus manifest) or "
+        throw emoclass::Error(csv_path, "needs the columns path,label,speaker[,corpus] (a corpus manifest) or "
                               "source,corpus,speaker,label,split,image (spectro-dump's manifest.csv)");
     if (out.is_dataset && !(corpus && speaker && label))
-        throw Error(csv_path, "a dataset manifest needs the columns source,corpus,speaker,label,split");
+        throw emoclass::Error(csv_path, "a dataset manifest needs the columns source,corpus,speaker,label,split");
     const fs::path base = fs::path(csv_path).parent_path();
     std::string default_corpus = fs::absolute(csv_path).parent_path().filename().string();
     if (default_corpus.empty()) default_corpus = "manifest";

@@ -65,7 +65,7 @@ struct Manifest {
     std::vector<std::string> errors;     // one "FILE:LINE: reason" per bad row (the rest is read)
 };
 
-// Throws spectro::Error for an unreadable file, malformed CSV or a header of neither kind;
+// Throws emoclass::Error for an unreadable file, malformed CSV or a header of neither kind;
 // a bad row is reported in `errors`, not thrown.
 Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping);
 

@@ -47,13 +47,13 @@ std::optional<std::size_t> CsvTable::column(const std::string& name) const {
 
 CsvTable parse_csv(const std::string& text, const std::string& source) {
     csv_parser parser;
-    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw Error(source, "cannot start the CSV parser");
+    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw emoclass::Error(source, "cannot start the CSV parser");
     csv_set_space_func(&parser, no_space);
     Collector c;
     std::size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
     auto fail = [&](const std::string& reason) {
         csv_free(&parser);
-        throw Error(source + ":" + std::to_string(c.line), reason);
+        throw emoclass::Error(source + ":" + std::to_string(c.line), reason);
     };
     // Fed one line at a time so that rows and errors know their line number.
     while (pos < text.size()) {
@@ -71,7 +71,7 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
 
     CsvTable table;
     table.source = source;
-    if (c.rows.empty()) throw Error(source, "empty (a header row is needed)");
+    if (c.rows.empty()) throw emoclass::Error(source, "empty (a header row is needed)");
     table.header = std::move(c.rows.front().fields);
     table.rows.assign(std::make_move_iterator(c.rows.begin() + 1), std::make_move_iterator(c.rows.end()));
     return table;

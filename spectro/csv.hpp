@@ -23,12 +23,12 @@ struct CsvTable {
     std::optional<std::size_t> column(const std::string& name) const;
 };
 
-// Parses CSV text; `source` names it in errors. Throws spectro::Error("SOURCE:LINE", reason) on
+// Parses CSV text; `source` names it in errors. Throws emoclass::Error("SOURCE:LINE", reason) on
 // malformed CSV (a stray quote, an unterminated quoted field) and on a missing header.
 // A UTF-8 byte-order mark before the header is dropped; CRLF and LF line ends are both read.
 CsvTable parse_csv(const std::string& text, const std::string& source);
 
-// Reads and parses a CSV file. Throws spectro::Error naming the file.
+// Reads and parses a CSV file. Throws emoclass::Error naming the file.
 CsvTable read_csv(const std::string& path);
 
 // One field as written into a CSV row: quoted only when it holds a comma, quote or line break.

@@ -1,11 +1,12 @@
 #pragma once
-// The one error type of the spectro and classify libraries: it carries the file (or other
-// subject, e.g. "model.json" or "<request body>") and the reason, so a tool can print
-// "FILE: reason" on one line and carry on with the rest of a batch.
+// The one error type of every emoclass library, in a namespace of its own so that a server or
+// model error is not a "spectro" error. It carries the file (or other subject, e.g. "model.json"
+// or "<request body>") and the reason, so a tool can print "FILE: reason" on one line and carry
+// on with the rest of a batch.
 #include <stdexcept>
 #include <string>
 
-namespace spectro {
+namespace emoclass {
 
 class Error : public std::runtime_error {
 public:
@@ -20,4 +21,4 @@ private:
     std::string reason_;
 };
 
-}  // namespace spectro
+}  // namespace emoclass

@@ -205,7 +205,7 @@ private:
         }
     }
 
-    [[noreturn]] void fail(const std::string& reason) const { throw Error(name_, reason); }
+    [[noreturn]] void fail(const std::string& reason) const { throw emoclass::Error(name_, reason); }
 
     // Decodes the next frame into pending_ (mono). False at the end of the stream.
     bool decode_next() {

@@ -15,7 +15,7 @@
 namespace spectro {
 
 // A decoding stream: mono float samples (mean of the channels, as librosa.to_mono), block by
-// block; only the current packet's samples are held. Errors are spectro::Error(name, reason).
+// block; only the current packet's samples are held. Errors are emoclass::Error(name, reason).
 class DecodedStream {
 public:
     virtual ~DecodedStream() = default;
@@ -27,7 +27,7 @@ public:
     virtual std::size_t read_mono(float* out, std::size_t max_frames) = 0;  // 0 at the end
 };
 
-// Open with FFmpeg; throws spectro::Error(name, reason) when FFmpeg cannot read the bytes as
+// Open with FFmpeg; throws emoclass::Error(name, reason) when FFmpeg cannot read the bytes as
 // audio or the module cannot be loaded. open_memory's `data` must outlive the stream.
 std::unique_ptr<DecodedStream> ffmpeg_open_file(const std::string& path);
 std::unique_ptr<DecodedStream> ffmpeg_open_memory(const void* data, std::size_t size, const std::string& name);

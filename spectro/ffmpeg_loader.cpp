@@ -61,7 +61,7 @@ std::unique_ptr<DecodedStream> open_with(const char* path, const void* data, std
                                          const std::string& name) {
     const Module& m = module();
     if (!m.open)
-        throw Error(name, "not a recognised audio format (libsndfile cannot read it and the FFmpeg decoder "
+        throw emoclass::Error(name, "not a recognised audio format (libsndfile cannot read it and the FFmpeg decoder "
                           "module is not available: " + m.why_not + ")");
     return std::unique_ptr<DecodedStream>(m.open(path, data, size, name.c_str()));
 }

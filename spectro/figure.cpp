@@ -213,7 +213,7 @@ Canvas make_canvas(const std::string& path, int width, int height, FigureFormat 
                             : cairo_pdf_surface_create_for_stream(append_bytes, c.vector_bytes.get(), width, height));
     }
     if (cairo_surface_status(c.surface.get()) != CAIRO_STATUS_SUCCESS)
-        throw Error(path, std::string("cannot create figure: ") + cairo_status_to_string(cairo_surface_status(c.surface.get())));
+        throw emoclass::Error(path, std::string("cannot create figure: ") + cairo_status_to_string(cairo_surface_status(c.surface.get())));
     c.cr.reset(cairo_create(c.surface.get()));
     cairo_t* cr = c.cr.get();
     // Fixed font options rather than the desktop's fontconfig preferences, so that the same
@@ -231,18 +231,18 @@ Canvas make_canvas(const std::string& path, int width, int height, FigureFormat 
 
 std::vector<unsigned char> encode_canvas(const std::string& path, Canvas& canvas) {
     if (cairo_status(canvas.cr.get()) != CAIRO_STATUS_SUCCESS)
-        throw Error(path, std::string("cannot draw figure: ") + cairo_status_to_string(cairo_status(canvas.cr.get())));
+        throw emoclass::Error(path, std::string("cannot draw figure: ") + cairo_status_to_string(cairo_status(canvas.cr.get())));
     if (canvas.format != FigureFormat::Png) {
         // Finishing a vector surface writes its last bytes (the PDF's trailer, the SVG's close).
         cairo_surface_finish(canvas.surface.get());
         const cairo_status_t st = cairo_surface_status(canvas.surface.get());
-        if (st != CAIRO_STATUS_SUCCESS) throw Error(path, std::string("cannot encode figure: ") + cairo_status_to_string(st));
+        if (st != CAIRO_STATUS_SUCCESS) throw emoclass::Error(path, std::string("cannot encode figure: ") + cairo_status_to_string(st));
         return std::move(*canvas.vector_bytes);
     }
     cairo_surface_flush(canvas.surface.get());
     std::vector<unsigned char> png;
     const cairo_status_t st = cairo_surface_write_to_png_stream(canvas.surface.get(), append_bytes, &png);
-    if (st != CAIRO_STATUS_SUCCESS) throw Error(path, std::string("cannot encode PNG: ") + cairo_status_to_string(st));
+    if (st != CAIRO_STATUS_SUCCESS) throw emoclass::Error(path, std::string("cannot encode PNG: ") + cairo_status_to_string(st));
     return png;
 }
 
@@ -444,7 +444,7 @@ bool draw_spectrogram(cairo_t* cr, const std::string& path, const Rect& plot, co
 
     SurfacePtr raster(cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h));
     if (cairo_surface_status(raster.get()) != CAIRO_STATUS_SUCCESS)
-        throw Error(path, std::string("cannot create figure: ") + cairo_status_to_string(cairo_surface_status(raster.get())));
+        throw emoclass::Error(path, std::string("cannot create figure: ") + cairo_status_to_string(cairo_surface_status(raster.get())));
     cairo_surface_flush(raster.get());
     unsigned char* data = cairo_image_surface_get_data(raster.get());
     const int stride = cairo_image_surface_get_stride(raster.get());
@@ -742,7 +742,7 @@ FigureFormat figure_format_for(const std::string& path) {
     if (ext == "png") return FigureFormat::Png;
     if (ext == "svg") return FigureFormat::Svg;
     if (ext == "pdf") return FigureFormat::Pdf;
-    throw Error(path, "a figure is written as .png, .svg or .pdf; the name says " +
+    throw emoclass::Error(path, "a figure is written as .png, .svg or .pdf; the name says " +
                           (ext.empty() ? std::string("none of them") : "." + ext));
 }
 
@@ -751,7 +751,7 @@ std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figu
     const SpectroSettings& s = figure.settings;
     s.validate(path);
     if (!figure.probabilities.empty() && figure.labels.size() != figure.probabilities.size())
-        throw Error(path, std::to_string(figure.labels.size()) + " labels for " +
+        throw emoclass::Error(path, std::to_string(figure.labels.size()) + " labels for " +
                               std::to_string(figure.probabilities.size()) + " probabilities");
     static const MelMatrix kNoFrames;
     const MelMatrix& mel = figure.mel ? *figure.mel : kNoFrames;
@@ -828,13 +828,13 @@ void write_inspection_figure(const std::string& path, const InspectionFigure& fi
 void write_confusion_figure(const std::string& path, const std::vector<std::string>& labels,
                             const std::vector<std::vector<long>>& counts, const std::string& title) {
     const std::size_t n = labels.size();
-    if (counts.size() != n) throw Error(path, "confusion matrix has " + std::to_string(counts.size()) + " rows for " +
+    if (counts.size() != n) throw emoclass::Error(path, "confusion matrix has " + std::to_string(counts.size()) + " rows for " +
                                                   std::to_string(n) + " labels");
     for (const auto& row : counts) {
-        if (row.size() != n) throw Error(path, "confusion matrix row has " + std::to_string(row.size()) +
+        if (row.size() != n) throw emoclass::Error(path, "confusion matrix row has " + std::to_string(row.size()) +
                                                    " columns for " + std::to_string(n) + " labels");
         for (long c : row)
-            if (c < 0) throw Error(path, "confusion matrix has a negative count");
+            if (c < 0) throw emoclass::Error(path, "confusion matrix has a negative count");
     }
 
     // Measure labels on a scratch surface to size the margins.

@@ -33,13 +33,13 @@ struct InspectionFigure {
 // an image) for papers and slides, where text and lines must stay sharp at any size.
 enum class FigureFormat { Png, Svg, Pdf };
 // The format a figure's file name asks for: .png, .svg or .pdf (any case). Anything else throws
-// spectro::Error(path, reason), so a figure is never written in a format its name does not say.
+// emoclass::Error(path, reason), so a figure is never written in a format its name does not say.
 FigureFormat figure_format_for(const std::string& path);
 
-// Renders to PNG at `path` (written atomically). Throws spectro::Error(path, reason).
+// Renders to PNG at `path` (written atomically). Throws emoclass::Error(path, reason).
 void write_inspection_figure(const std::string& path, const InspectionFigure& figure);
 // The figure in memory (for the HTTP server and `emoclass --explain`); `name` is the subject of
-// any spectro::Error.
+// any emoclass::Error.
 std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& name,
                                                     FigureFormat format = FigureFormat::Png);
 

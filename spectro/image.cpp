@@ -50,7 +50,7 @@ FrameWindow choose_window(const MelMatrix& mel, const ImageRecipe& recipe) {
 Image render_window(const MelMatrix& mel, const FrameWindow& window, const SpectroSettings& settings) {
     const std::size_t n_mels = std::size_t(mel.n_mels);
     if (window.first + window.count > mel.frames() || window.offset + window.count > window.width)
-        throw Error("image", "frame window out of range");
+        throw emoclass::Error("image", "frame window out of range");
     const int width = int(window.width), height = int(n_mels);
     std::vector<std::uint8_t> levels(std::size_t(width) * n_mels, 0);
     if (window.count > 0) {
@@ -112,7 +112,7 @@ Image image_from_file(const std::string& path, const SpectroSettings& s, AudioIn
     const std::size_t width = s.image.frames > 0 ? std::size_t(s.image.frames) : 0;
     auto whole_clip = [&] {
         MelMatrix mel = mel_from_file(path, s, info);
-        if (mel.frames() == 0) throw Error(path, "shorter than one STFT frame (center is off)");
+        if (mel.frames() == 0) throw emoclass::Error(path, "shorter than one STFT frame (center is off)");
         return render_image(mel, s);
     };
     if (width == 0) return whole_clip();  // the image is the whole clip
@@ -160,7 +160,7 @@ Image image_from_file(const std::string& path, const SpectroSettings& s, AudioIn
             ++seen;
         });
         if (info) *info = i;
-        if (seen == 0) throw Error(path, "shorter than one STFT frame (center is off)");
+        if (seen == 0) throw emoclass::Error(path, "shorter than one STFT frame (center is off)");
         if (seen <= width) {
             kept.values.assign(ring.begin(), ring.begin() + long(seen * n));
             window.count = seen;
@@ -193,7 +193,7 @@ Image image_from_file(const std::string& path, const SpectroSettings& s, AudioIn
         ++seen;
     });
     if (info) *info = i;
-    if (seen == 0) throw Error(path, "shorter than one STFT frame (center is off)");
+    if (seen == 0) throw emoclass::Error(path, "shorter than one STFT frame (center is off)");
     if (seen <= width) {
         window.first = 0;
         window.count = seen;

@@ -63,9 +63,9 @@ AudioInfo stream_audio(AudioReader& reader, const SpectroSettings& settings, con
         info.samples = stream.samples_out();
         info.source_frames = reader.frames();  // exact now, also where the container only estimated it
         info.duration_s = reader.duration_s();
-    } catch (const Error& e) {
+    } catch (const emoclass::Error& e) {
         if (e.subject() == reader.name()) throw;
-        throw Error(reader.name(), e.reason());  // resampler/STFT errors name the file too
+        throw emoclass::Error(reader.name(), e.reason());  // resampler/STFT errors name the file too
     }
     return info;
 }

@@ -57,7 +57,7 @@ private:
     std::size_t samples_out_ = 0;
 };
 
-// Decodes all of `reader` through a MelStream. Throws spectro::Error naming the reader's file.
+// Decodes all of `reader` through a MelStream. Throws emoclass::Error naming the reader's file.
 AudioInfo stream_audio(AudioReader& reader, const SpectroSettings& settings, const MelStream::FrameSink& sink);
 
 // Whole clip into memory (mel frames only; the audio itself is streamed).

@@ -65,38 +65,38 @@ void write_npy_transposed(std::FILE* out, const float* values, std::size_t rows,
         for (std::size_t r = 0; r < rows; ++r) row[r] = values[r * cols + c];
         ok = std::fwrite(row.data(), sizeof(float), rows, out) == rows;
     }
-    if (!ok || std::fflush(out) != 0) throw Error("-", std::string("cannot write: ") + std::strerror(errno));
+    if (!ok || std::fflush(out) != 0) throw emoclass::Error("-", std::string("cannot write: ") + std::strerror(errno));
 }
 
 NpyMatrix read_npy(const std::string& path) {
     const std::string bytes = read_file(path);
     const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
     const std::size_t size = bytes.size();
-    if (size < 10 || std::memcmp(b, "\x93NUMPY", 6) != 0) throw Error(path, "not a .npy file");
+    if (size < 10 || std::memcmp(b, "\x93NUMPY", 6) != 0) throw emoclass::Error(path, "not a .npy file");
     std::size_t header_len = 0, start = 0;
     if (b[6] == 1) {
         header_len = b[8] | (std::size_t(b[9]) << 8);
         start = 10;
     } else {
-        if (size < 12) throw Error(path, "truncated .npy header");
+        if (size < 12) throw emoclass::Error(path, "truncated .npy header");
         header_len = b[8] | (std::size_t(b[9]) << 8) | (std::size_t(b[10]) << 16) | (std::size_t(b[11]) << 24);
         start = 12;
     }
-    if (start + header_len > size) throw Error(path, "truncated .npy header");
+    if (start + header_len > size) throw emoclass::Error(path, "truncated .npy header");
     const std::string header = bytes.substr(start, header_len);
     std::smatch m;
     if (!std::regex_search(header, m, std::regex("'descr':\\s*'([<|=]f[48])'")))
-        throw Error(path, "only little-endian float32/float64 arrays are supported");
+        throw emoclass::Error(path, "only little-endian float32/float64 arrays are supported");
     const bool f64 = m[1].str().back() == '8';
-    if (header.find("'fortran_order': True") != std::string::npos) throw Error(path, "Fortran order not supported");
+    if (header.find("'fortran_order': True") != std::string::npos) throw emoclass::Error(path, "Fortran order not supported");
     if (!std::regex_search(header, m, std::regex("'shape':\\s*\\((\\d+),\\s*(\\d*)\\)")))
-        throw Error(path, "unsupported .npy shape");
+        throw emoclass::Error(path, "unsupported .npy shape");
     NpyMatrix out;
     out.rows = std::stoul(m[1].str());
     out.cols = m[2].str().empty() ? 1 : std::stoul(m[2].str());
     const std::size_t n = out.rows * out.cols, width = f64 ? 8 : 4;
     const std::size_t data = start + header_len;
-    if (size < data + n * width) throw Error(path, "truncated .npy data");
+    if (size < data + n * width) throw emoclass::Error(path, "truncated .npy data");
     out.values.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         if (f64) {

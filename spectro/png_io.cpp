@@ -31,18 +31,18 @@ struct ReadCursor {
 std::vector<unsigned char> encode_png(const Image& image) {
     if (image.width <= 0 || image.height <= 0 || (image.channels != 1 && image.channels != 3) ||
         image.pixels.size() != std::size_t(image.width) * image.height * image.channels)
-        throw Error("png", "invalid image geometry");
+        throw emoclass::Error("png", "invalid image geometry");
     std::string reason;
     std::vector<unsigned char> out;
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &reason, on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : nullptr;
     if (!png || !info) {
         png_destroy_write_struct(&png, &info);
-        throw Error("png", "out of memory");
+        throw emoclass::Error("png", "out of memory");
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        throw Error("png", "encoding failed: " + reason);
+        throw emoclass::Error("png", "encoding failed: " + reason);
     }
     png_set_write_fn(
         png, &out,
@@ -68,19 +68,19 @@ void write_png(const std::string& path, const Image& image) { write_file_atomica
 
 Image decode_png(const void* data, std::size_t size, const std::string& name) {
     if (size < 8 || png_sig_cmp(static_cast<png_const_bytep>(data), 0, 8) != 0)
-        throw Error(name, "not a PNG file");
+        throw emoclass::Error(name, "not a PNG file");
     std::string reason;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reason, on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : nullptr;
     if (!png || !info) {
         png_destroy_read_struct(&png, &info, nullptr);
-        throw Error(name, "out of memory");
+        throw emoclass::Error(name, "out of memory");
     }
     Image img;
     ReadCursor cursor{static_cast<const unsigned char*>(data), size, 0};
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, nullptr);
-        throw Error(name, "corrupt PNG: " + reason);
+        throw emoclass::Error(name, "corrupt PNG: " + reason);
     }
     png_set_read_fn(png, &cursor, [](png_structp p, png_bytep out, png_size_t len) {
         auto* c = static_cast<ReadCursor*>(png_get_io_ptr(p));
@@ -109,7 +109,7 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
         rows[std::size_t(y)] = img.pixels.data() + std::size_t(y) * img.width * img.channels;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, nullptr);
-        throw Error(name, "corrupt PNG: " + reason);
+        throw emoclass::Error(name, "corrupt PNG: " + reason);
     }
     png_read_image(png, rows.data());
     png_read_end(png, nullptr);
@@ -120,9 +120,9 @@ Image decode_png(const void* data, std::size_t size, const std::string& name) {
 Image read_png(const std::string& path) {
     // A FIFO (or device) named x.png would block the read forever.
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory, not a PNG file");
-    if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
+    if (stat(path.c_str(), &st) != 0) throw emoclass::Error(path, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw emoclass::Error(path, "is a directory, not a PNG file");
+    if (!S_ISREG(st.st_mode)) throw emoclass::Error(path, "not a regular file");
     const std::string bytes = read_file(path);
     return decode_png(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path);
 }

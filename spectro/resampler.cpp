@@ -22,7 +22,7 @@ int converter_type(ResampleQuality q) {
 }  // namespace
 
 Resampler::Resampler(int input_rate, int output_rate, ResampleQuality quality) {
-    if (input_rate <= 0 || output_rate <= 0) throw Error("resampler", "sample rates must be positive");
+    if (input_rate <= 0 || output_rate <= 0) throw emoclass::Error("resampler", "sample rates must be positive");
     if (input_rate == output_rate) return;
     ratio_ = double(output_rate) / double(input_rate);
     in_rate_ = input_rate;
@@ -37,16 +37,16 @@ Resampler::Resampler(int input_rate, int output_rate, ResampleQuality quality) {
         soxr_error_t err = nullptr;
         soxr_ = soxr_create(double(input_rate), double(output_rate), 1, &err, &io, &q, &runtime);
         if (err || !soxr_)
-            throw Error("resampler", "cannot convert " + std::to_string(input_rate) + " Hz to " +
+            throw emoclass::Error("resampler", "cannot convert " + std::to_string(input_rate) + " Hz to " +
                                          std::to_string(output_rate) + " Hz (" + (err ? err : "soxr") + ")");
         return;
     }
     if (!src_is_valid_ratio(ratio_))
-        throw Error("resampler", "cannot convert " + std::to_string(input_rate) + " Hz to " +
+        throw emoclass::Error("resampler", "cannot convert " + std::to_string(input_rate) + " Hz to " +
                                      std::to_string(output_rate) + " Hz");
     int err = 0;
     samplerate_ = src_new(converter_type(quality), 1, &err);
-    if (!samplerate_) throw Error("resampler", src_strerror(err));
+    if (!samplerate_) throw emoclass::Error("resampler", src_strerror(err));
 }
 
 Resampler::~Resampler() {
@@ -68,7 +68,7 @@ void Resampler::convert_samplerate(const float* in, std::size_t n, bool last) {
         data.data_out = scratch_.data();
         data.output_frames = long(scratch_.size());
         int err = src_process(samplerate_, &data);
-        if (err) throw Error("resampler", src_strerror(err));
+        if (err) throw emoclass::Error("resampler", src_strerror(err));
         held_.insert(held_.end(), scratch_.begin(), scratch_.begin() + data.output_frames_gen);
         data.data_in += data.input_frames_used;
         data.input_frames -= data.input_frames_used;
@@ -83,10 +83,10 @@ void Resampler::convert_soxr(const float* in, std::size_t n, bool last) {
         scratch_.resize(size_t(std::ceil(double(n - used) * ratio_)) + 256);
         size_t idone = 0, odone = 0;
         soxr_error_t err = soxr_process(soxr_, in + used, n - used, &idone, scratch_.data(), scratch_.size(), &odone);
-        if (err) throw Error("resampler", err);
+        if (err) throw emoclass::Error("resampler", err);
         held_.insert(held_.end(), scratch_.begin(), scratch_.begin() + long(odone));
         used += idone;
-        if (idone == 0 && odone == 0) throw Error("resampler", "libsoxr made no progress");
+        if (idone == 0 && odone == 0) throw emoclass::Error("resampler", "libsoxr made no progress");
     }
     if (!last) return;
     // A NULL input marks the end; repeat until the delay line is drained.
@@ -94,7 +94,7 @@ void Resampler::convert_soxr(const float* in, std::size_t n, bool last) {
     for (;;) {
         size_t odone = 0;
         soxr_error_t err = soxr_process(soxr_, nullptr, 0, nullptr, scratch_.data(), scratch_.size(), &odone);
-        if (err) throw Error("resampler", err);
+        if (err) throw emoclass::Error("resampler", err);
         if (odone == 0) break;
         held_.insert(held_.end(), scratch_.begin(), scratch_.begin() + long(odone));
     }

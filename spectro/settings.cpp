@@ -22,7 +22,7 @@ Enum parse_enum(const std::string& name, const std::pair<Enum, const char*> (&ta
         if (name == text) return value;
         choices += choices.empty() ? text : std::string(", ") + text;
     }
-    throw Error("settings", "unknown " + std::string(what) + " '" + name + "' (choose " + choices + ")");
+    throw emoclass::Error("settings", "unknown " + std::string(what) + " '" + name + "' (choose " + choices + ")");
 }
 
 template <typename Enum, size_t N>
@@ -69,7 +69,7 @@ void read_key(const json& obj, const char* key, T& out, const std::string& subje
         }
         out = it->get<T>();
     } catch (const json::exception&) {
-        throw Error(subject, std::string("key '") + key + "' has the wrong type");
+        throw emoclass::Error(subject, std::string("key '") + key + "' has the wrong type");
     }
 }
 
@@ -78,7 +78,7 @@ void reject_unknown(const json& obj, std::initializer_list<const char*> known, c
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         bool ok = false;
         for (const char* k : known) ok = ok || it.key() == k;
-        if (!ok) throw Error(subject, "unknown key '" + where + it.key() + "'");
+        if (!ok) throw emoclass::Error(subject, "unknown key '" + where + it.key() + "'");
     }
 }
 
@@ -100,7 +100,7 @@ ResampleQuality parse_resample_quality(const std::string& s) {
 }
 
 void SpectroSettings::validate(const std::string& subject) const {
-    auto fail = [&](const std::string& reason) { throw Error(subject, reason); };
+    auto fail = [&](const std::string& reason) { throw emoclass::Error(subject, reason); };
     if (sample_rate < 1000 || sample_rate > 384000) fail("sample_rate must be within 1000..384000");
     if (n_fft < 16 || n_fft > 65536) fail("n_fft must be within 16..65536");
     if (win_length < 1 || win_length > n_fft) fail("win_length must be within 1..n_fft");
@@ -142,9 +142,9 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
     try {
         j = json::parse(text);
     } catch (const json::exception& e) {
-        throw Error(subject, std::string("not valid JSON (") + e.what() + ")");
+        throw emoclass::Error(subject, std::string("not valid JSON (") + e.what() + ")");
     }
-    if (!j.is_object()) throw Error(subject, "spectrogram settings must be a JSON object");
+    if (!j.is_object()) throw emoclass::Error(subject, "spectrogram settings must be a JSON object");
     reject_unknown(j,
                    {"format_version", "sample_rate", "resample_quality", "n_fft", "hop_length", "win_length",
                     "n_mels", "fmin", "fmax", "mel_scale", "mel_norm", "center", "pad_mode", "power", "top_db",
@@ -152,7 +152,7 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
                    subject, "");
     int version = 1;
     read_key(j, "format_version", version, subject);
-    if (version != 1) throw Error(subject, "unsupported spectro settings format_version " + std::to_string(version));
+    if (version != 1) throw emoclass::Error(subject, "unsupported spectro settings format_version " + std::to_string(version));
     SpectroSettings s;
     std::string text_value;
     read_key(j, "sample_rate", s.sample_rate, subject);
@@ -176,8 +176,8 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
         read_key(j, key, v, subject);
         try {
             out = parse(v);
-        } catch (const Error& e) {
-            throw Error(subject, e.reason());
+        } catch (const emoclass::Error& e) {
+            throw emoclass::Error(subject, e.reason());
         }
     };
     read_enum("resample_quality", parse_resample_quality, s.resample_quality);
@@ -186,7 +186,7 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
     read_enum("pad_mode", parse_pad_mode, s.pad_mode);
     if (j.contains("image")) {
         const json& im = j["image"];
-        if (!im.is_object()) throw Error(subject, "key 'image' must be an object");
+        if (!im.is_object()) throw emoclass::Error(subject, "key 'image' must be an object");
         reject_unknown(im, {"frames", "clip_policy", "colormap"}, subject, "image.");
         read_key(im, "frames", s.image.frames, subject);
         auto read_image_enum = [&](const char* key, auto parse, auto& out) {
@@ -195,8 +195,8 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
             read_key(im, key, v, subject);
             try {
                 out = parse(v);
-            } catch (const Error& e) {
-                throw Error(subject, e.reason());
+            } catch (const emoclass::Error& e) {
+                throw emoclass::Error(subject, e.reason());
             }
         };
         read_image_enum("clip_policy", parse_clip_policy, s.image.clip_policy);

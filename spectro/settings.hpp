@@ -41,7 +41,7 @@ struct SpectroSettings {
 
     // fmax with librosa's None resolved.
     double resolved_fmax() const { return fmax > 0 ? fmax : sample_rate / 2.0; }
-    // Throws spectro::Error(subject, reason) on the first inconsistent value.
+    // Throws emoclass::Error(subject, reason) on the first inconsistent value.
     void validate(const std::string& subject = "settings") const;
     // JSON text as in docs/formats.md (fmax always resolved).
     std::string to_json(int indent = 2) const;
@@ -65,7 +65,7 @@ std::string to_string(PadMode);
 std::string to_string(ClipPolicy);
 std::string to_string(Colormap);
 std::string to_string(ResampleQuality);
-// Parsers throw spectro::Error("settings", ...) on unknown names.
+// Parsers throw emoclass::Error("settings", ...) on unknown names.
 MelScale parse_mel_scale(const std::string&);
 MelNorm parse_mel_norm(const std::string&);
 PadMode parse_pad_mode(const std::string&);

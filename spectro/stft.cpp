@@ -25,7 +25,7 @@ fftwf_plan shared_plan(int n_fft) {
     fftwf_plan plan = fftwf_plan_dft_r2c_1d(n_fft, in, out, FFTW_ESTIMATE);
     fftwf_free(in);
     fftwf_free(out);
-    if (!plan) throw Error("stft", "FFTW could not plan a transform of size " + std::to_string(n_fft));
+    if (!plan) throw emoclass::Error("stft", "FFTW could not plan a transform of size " + std::to_string(n_fft));
     plans.emplace(n_fft, plan);
     return plan;
 }
@@ -79,7 +79,7 @@ void Stft::spectrum(const float* frame, float* out) {
     // overflows the float power spectrum; every later step (mel, dB, image) would turn it into
     // NaN and a confident wrong answer. Refuse it here, where it first shows.
     if (!std::isfinite(total))
-        throw Error("", "samples too large or not finite (the power spectrum overflows float): "
+        throw emoclass::Error("", "samples too large or not finite (the power spectrum overflows float): "
                         "float audio is expected in [-1, 1]");
 }
 

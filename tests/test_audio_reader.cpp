@@ -1,5 +1,5 @@
 // Decoding: every format and sample type libsndfile offers here, any rate and channel count, and
-// the catalogue of bad inputs, each a one-line spectro::Error naming the file.
+// the catalogue of bad inputs, each a one-line emoclass::Error naming the file.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -31,7 +31,7 @@ std::string error_of(const std::string& path) {
         std::vector<float> block(4096);
         while (r.read_mono(block.data(), block.size()) > 0) {
         }
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), path);
         EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "multi-line error";
         return e.reason();
@@ -281,7 +281,7 @@ TEST(AudioReader, FailedOpensNeverCloseAnotherThreadsFile) {
         try {
             if (decode_all(good).size() == 16000u) ++whole;
             else failure = "a decode came out short";
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             failure = e.what();
         }
     }

@@ -35,7 +35,7 @@ std::string bundle_with(const TempDir& tmp, const std::function<void(json&)>& ed
 std::string load_error(const std::string& dir) {
     try {
         classify::Classifier c(classify::load_bundle(dir));
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
         return e.what();
     }

@@ -139,7 +139,7 @@ std::string error_of(const std::string& path) {
     try {
         auto r = spectro::AudioReader::open_file(path);
         decode_all(r);
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), path);
         EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line";
         return e.reason();
@@ -166,7 +166,7 @@ TEST(FfmpegDecoder, NonAudioIsStillNotRecognised) {
 }
 
 // Cut and bit-flipped copies of every container (fixed seed): each either decodes to finite
-// samples or fails with one spectro::Error line; none crashes or hangs.
+// samples or fails with one emoclass::Error line; none crashes or hangs.
 TEST(FfmpegDecoder, DamagedFilesGiveAnErrorOrAudio) {
     std::mt19937 rng(15);
     int errors = 0, decoded = 0;
@@ -183,7 +183,7 @@ TEST(FfmpegDecoder, DamagedFilesGiveAnErrorOrAudio) {
                 auto r = spectro::AudioReader::open_memory(damaged.data(), damaged.size(), "<damaged>");
                 for (float v : decode_all(r)) ASSERT_TRUE(std::isfinite(v));
                 ++decoded;
-            } catch (const spectro::Error& e) {
+            } catch (const emoclass::Error& e) {
                 EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
                 ++errors;
             }

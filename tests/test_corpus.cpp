@@ -132,7 +132,7 @@ TEST(Corpus, ManifestRowsWithQuotingRelativePathsAndBadRows) {
     test_support::write_bytes(tmp / "c.csv", "path,label,speaker,corpus\nx.wav,sad,7,mine\n");
     EXPECT_EQ(spectro::read_manifest(tmp / "c.csv", spectro::LabelMapping()).entries.at(0).file.corpus, "mine");
     test_support::write_bytes(tmp / "bad.csv", "file,emotion\nx.wav,sad\n");
-    EXPECT_THROW(spectro::read_manifest(tmp / "bad.csv", spectro::LabelMapping()), spectro::Error);
+    EXPECT_THROW(spectro::read_manifest(tmp / "bad.csv", spectro::LabelMapping()), emoclass::Error);
     EXPECT_TRUE(spectro::is_manifest_path(tmp / "c.csv"));
     EXPECT_FALSE(spectro::is_manifest_path(tmp / "none.csv"));
 }
@@ -143,9 +143,9 @@ TEST(Corpus, MappingOverridesAndErrors) {
     EXPECT_EQ(m.map("calm"), "neutral");
     EXPECT_EQ(m.map("boredom"), "neutral");
     EXPECT_EQ(m.map("angry"), "");
-    EXPECT_THROW(m.apply_overrides("calm=bored"), spectro::Error);
-    EXPECT_THROW(m.apply_overrides("grumpy=sad"), spectro::Error);
-    EXPECT_THROW(m.apply_overrides("calm"), spectro::Error);
+    EXPECT_THROW(m.apply_overrides("calm=bored"), emoclass::Error);
+    EXPECT_THROW(m.apply_overrides("grumpy=sad"), emoclass::Error);
+    EXPECT_THROW(m.apply_overrides("calm"), emoclass::Error);
 }
 
 TEST(Split, NoSpeakerInTwoSplitsAndFixedBySeed) {

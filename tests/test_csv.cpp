@@ -38,7 +38,7 @@ TEST(Csv, MalformedInputIsOneErrorNamingTheLine) {
     auto error_of = [](const std::string& text) {
         try {
             parse_csv(text, "m.csv");
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             return std::string(e.what());
         }
         return std::string("no error");
@@ -54,7 +54,7 @@ TEST(Csv, MalformedInputIsOneErrorNamingTheLine) {
     try {
         spectro::read_csv(tmp / "missing.csv");
         ADD_FAILURE() << "a missing file was read";
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), tmp / "missing.csv");
     }
 }

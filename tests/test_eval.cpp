@@ -68,7 +68,7 @@ TEST(Bundle, TrainingDataIsReadAndChecked) {
     auto error_of = [&](const json& td) {
         try {
             classify::parse_bundle_json(with(td), "m");
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             return std::string(e.what());
         }
         return std::string("accepted");

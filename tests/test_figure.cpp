@@ -174,14 +174,14 @@ TEST(InspectionFigure, UnwritablePathThrowsAndLeavesNothing) {
     const std::string missing = dir.file("missing/dir/figure.png");
     try {
         spectro::write_inspection_figure(missing, basic_figure(mel));
-        FAIL() << "expected spectro::Error";
-    } catch (const spectro::Error& e) {
+        FAIL() << "expected emoclass::Error";
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), missing);
         EXPECT_FALSE(e.reason().empty());
     }
     EXPECT_FALSE(exists(missing));
     EXPECT_TRUE(dir.entries().empty());
-    EXPECT_THROW(spectro::write_inspection_figure("/proc/nonexistent/x.png", basic_figure(mel)), spectro::Error);
+    EXPECT_THROW(spectro::write_inspection_figure("/proc/nonexistent/x.png", basic_figure(mel)), emoclass::Error);
     EXPECT_FALSE(exists("/proc/nonexistent/x.png"));
 }
 
@@ -288,7 +288,7 @@ TEST(InspectionFigure, SvgAndPdfFromTheName) {
     EXPECT_EQ(spectro::figure_format_for("b.svg"), spectro::FigureFormat::Svg);
     EXPECT_EQ(spectro::figure_format_for("b.pdf"), spectro::FigureFormat::Pdf);
     for (const char* bad : {"b.jpg", "b", "dir.svg/b", "b.png.tmp"})
-        EXPECT_THROW(spectro::figure_format_for(bad), spectro::Error) << bad;
+        EXPECT_THROW(spectro::figure_format_for(bad), emoclass::Error) << bad;
     const auto png = spectro::render_inspection_figure(fig, "x.png");
     EXPECT_TRUE(has_png_signature(png));
     const auto svg = spectro::render_inspection_figure(fig, "x.svg", spectro::FigureFormat::Svg);
@@ -308,10 +308,10 @@ TEST(InspectionFigure, RejectsMismatchedLabelsAndBadSettings) {
     auto fig = basic_figure(mel);
     fig.labels = {"a", "b"};
     fig.probabilities = {1.0};
-    EXPECT_THROW(spectro::write_inspection_figure(dir.file("x.png"), fig), spectro::Error);
+    EXPECT_THROW(spectro::write_inspection_figure(dir.file("x.png"), fig), emoclass::Error);
     fig = basic_figure(mel);
     fig.settings.hop_length = 0;
-    EXPECT_THROW(spectro::write_inspection_figure(dir.file("y.png"), fig), spectro::Error);
+    EXPECT_THROW(spectro::write_inspection_figure(dir.file("y.png"), fig), emoclass::Error);
     EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -354,15 +354,15 @@ TEST(ConfusionFigure, RejectsBadShapesAndUnwritablePaths) {
     TempDir dir;
     auto ragged = kCounts;
     ragged[1].pop_back();
-    EXPECT_THROW(spectro::write_confusion_figure(dir.file("r.png"), kLabels, ragged, "t"), spectro::Error);
+    EXPECT_THROW(spectro::write_confusion_figure(dir.file("r.png"), kLabels, ragged, "t"), emoclass::Error);
     auto short_rows = kCounts;
     short_rows.pop_back();
-    EXPECT_THROW(spectro::write_confusion_figure(dir.file("s.png"), kLabels, short_rows, "t"), spectro::Error);
+    EXPECT_THROW(spectro::write_confusion_figure(dir.file("s.png"), kLabels, short_rows, "t"), emoclass::Error);
     auto negative = kCounts;
     negative[0][0] = -1;
-    EXPECT_THROW(spectro::write_confusion_figure(dir.file("n.png"), kLabels, negative, "t"), spectro::Error);
+    EXPECT_THROW(spectro::write_confusion_figure(dir.file("n.png"), kLabels, negative, "t"), emoclass::Error);
     const std::string missing = dir.file("missing/c.png");
-    EXPECT_THROW(spectro::write_confusion_figure(missing, kLabels, kCounts, "t"), spectro::Error);
+    EXPECT_THROW(spectro::write_confusion_figure(missing, kLabels, kCounts, "t"), emoclass::Error);
     EXPECT_TRUE(dir.entries().empty());
 }
 

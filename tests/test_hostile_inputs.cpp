@@ -90,7 +90,7 @@ TEST(HostileInputs, HugeFloatSamplesAreRefusedNotTurnedIntoNaN) {
     auto nan = voice;
     nan[1000] = std::nanf("");
     const spectro::SpectroSettings settings;
-    EXPECT_THROW(spectro::mel_from_samples(nan.data(), nan.size(), 16000, settings), spectro::Error);
+    EXPECT_THROW(spectro::mel_from_samples(nan.data(), nan.size(), 16000, settings), emoclass::Error);
     EXPECT_NO_THROW(spectro::mel_from_samples(voice.data(), voice.size(), 16000, settings));
 }
 
@@ -117,11 +117,11 @@ TEST(HostileInputs, BadModelJsonGivesOneLineErrors) {
     auto error_of = [](const std::string& text) -> std::string {
         try {
             classify::parse_bundle_json(text, "/m");
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
             return e.what();
         } catch (const std::exception& e) {
-            ADD_FAILURE() << "not a spectro::Error: " << e.what();
+            ADD_FAILURE() << "not a emoclass::Error: " << e.what();
             return "";
         }
         return "";
@@ -173,7 +173,7 @@ TEST(HostileInputs, FifoNamedPngIsRefusedAtOnce) {
     EXPECT_EQ(r.exit_code, 1) << r.err;  // 124 would be the timeout
     EXPECT_NE(r.err.find("x.png: not a regular file"), std::string::npos) << r.err;
     EXPECT_EQ(count_lines(r.out), 1u);
-    EXPECT_THROW(spectro::read_png(tmp / "x.png"), spectro::Error);
+    EXPECT_THROW(spectro::read_png(tmp / "x.png"), emoclass::Error);
 }
 
 // libsndfile keeps a failed open's reason in one process-wide slot: under concurrency a reader
@@ -191,7 +191,7 @@ TEST(HostileInputs, ConcurrentOpenErrorsKeepTheirOwnReason) {
     auto reason_of = [](const std::string& bytes) -> std::string {
         try {
             spectro::AudioReader::open_memory(bytes.data(), bytes.size(), "<b>");
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             return e.reason();
         }
         return "(opened)";
@@ -334,7 +334,7 @@ open(out + "/truncated.onnx", "wb").write(data[: len(data) // 2])
         try {
             classify::check_onnx_model(read_bytes(tmp / file), file);
             ADD_FAILURE() << file << " was not refused";
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << file << ": " << e.what();
         }
     }
@@ -384,7 +384,7 @@ TEST(HostileInputs, PngWithCorruptImageDataIsAnErrorWithoutLeaks) {
         try {
             spectro::decode_png(cut.data(), cut.size(), "cut.png");
             ADD_FAILURE() << "a PNG cut to " << keep << " bytes decoded";
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             EXPECT_NE(std::string(e.what()).find("cut.png: corrupt PNG"), std::string::npos) << e.what();
         }
     }

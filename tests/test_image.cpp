@@ -106,11 +106,11 @@ TEST(Png, RoundTripsAndIsByteIdenticalAcrossRuns) {
 TEST(Png, UnwritableTargetThrowsAndLeavesNothing) {
     test_support::TempDir tmp;
     auto img = spectro::render_image(ramp(4), tiny(4, spectro::ClipPolicy::Center));
-    EXPECT_THROW(spectro::write_png(tmp / "missing-dir/x.png", img), spectro::Error);
+    EXPECT_THROW(spectro::write_png(tmp / "missing-dir/x.png", img), emoclass::Error);
     EXPECT_FALSE(std::filesystem::exists(tmp / "missing-dir"));
-    EXPECT_THROW(spectro::read_png(tmp / "nope.png"), spectro::Error);
+    EXPECT_THROW(spectro::read_png(tmp / "nope.png"), emoclass::Error);
     test_support::write_bytes(tmp / "fake.png", "\x89PNG\r\n\x1a\n garbage");
-    EXPECT_THROW(spectro::read_png(tmp / "fake.png"), spectro::Error);
+    EXPECT_THROW(spectro::read_png(tmp / "fake.png"), emoclass::Error);
 }
 
 TEST(Npy, WritesNumpysFormat) {

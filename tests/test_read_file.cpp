@@ -15,7 +15,7 @@ namespace {
 std::string error_of(const std::string& path) {
     try {
         spectro::read_file(path);
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), path);
         return e.reason();
     }

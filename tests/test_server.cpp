@@ -439,7 +439,7 @@ TEST(Server, TakenPortThrows) {
     try {
         b.bind();
         FAIL() << "bound a port that is taken";
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), "127.0.0.1:" + std::to_string(a.port()));
         EXPECT_FALSE(e.reason().empty());
     }

@@ -55,7 +55,7 @@ TEST(Settings, RejectsBadValuesWithTheSubjectNamed) {
         try {
             SpectroSettings::from_json(text, "spectro.json");
             ADD_FAILURE() << "accepted " << text;
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             EXPECT_EQ(e.subject(), "spectro.json") << text;
             EXPECT_FALSE(e.reason().empty());
         }

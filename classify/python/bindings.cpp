@@ -32,7 +32,7 @@ namespace nb = nanobind;
 
 namespace {
 
-// spectro::Error becomes the Python class emoclass.Error(subject, reason), registered by
+// emoclass::Error becomes the Python class emoclass.Error(subject, reason), registered by
 // emoclass/__init__.py (defined there so that Python code can raise it too).
 PyObject* g_error_class = nullptr;
 
@@ -42,7 +42,7 @@ void set_error_class(nb::handle cls) {
     g_error_class = cls.ptr();
 }
 
-void raise_error(const spectro::Error& e) {
+void raise_error(const emoclass::Error& e) {
     // File names may hold any bytes: decode them as Python decodes paths (surrogateescape).
     PyObject* subject = PyUnicode_DecodeFSDefaultAndSize(e.subject().data(), Py_ssize_t(e.subject().size()));
     PyObject* reason = PyUnicode_DecodeUTF8(e.reason().data(), Py_ssize_t(e.reason().size()), "replace");
@@ -87,9 +87,9 @@ std::vector<float> decode(spectro::AudioReader& reader, int target_rate, int* ra
             else out.insert(out.end(), block.data(), block.data() + n);
         }
         if (resampler) resampler->process(nullptr, 0, true, out);
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         if (e.subject() == reader.name()) throw;
-        throw spectro::Error(reader.name(), e.reason());  // resampler errors name the input too
+        throw emoclass::Error(reader.name(), e.reason());  // resampler errors name the input too
     }
     *rate_out = target_rate > 0 ? target_rate : rate;
     return out;
@@ -163,7 +163,7 @@ OutArray<float, 3> melspectrogram(Signals y, int sr, int n_fft, int hop_length, 
             stft.finish(sink);  // also resets the Stft for the next row
             const std::size_t row_frames = frame_major.size() / std::size_t(n_mels);
             if (row_frames == 0)
-                throw spectro::Error("melspectrogram", "input of " + std::to_string(n) +
+                throw emoclass::Error("melspectrogram", "input of " + std::to_string(n) +
                                                            " samples is shorter than one frame (n_fft " +
                                                            std::to_string(n_fft) + ", center=False)");
             if (r == 0) {
@@ -193,10 +193,10 @@ void power_to_db_inplace(nb::ndarray<T, nb::c_contig, nb::device::cpu> S, double
 std::vector<unsigned char> float_wav(const float* channel_major, std::size_t channels, std::size_t frames, int rate,
                                      const std::string& name) {
     const std::uint64_t data_bytes = std::uint64_t(channels) * frames * 4;
-    if (channels == 0 || channels > 1024) throw spectro::Error(name, "needs 1 to 1024 channels");
+    if (channels == 0 || channels > 1024) throw emoclass::Error(name, "needs 1 to 1024 channels");
     if (data_bytes > 0xFFFFFFFFull - 44)
-        throw spectro::Error(name, "too long for one analysis (" + std::to_string(frames) + " samples per channel)");
-    if (rate < 1) throw spectro::Error(name, "invalid sample rate " + std::to_string(rate));
+        throw emoclass::Error(name, "too long for one analysis (" + std::to_string(frames) + " samples per channel)");
+    if (rate < 1) throw emoclass::Error(name, "invalid sample rate " + std::to_string(rate));
     std::vector<unsigned char> wav(44 + data_bytes);
     unsigned char* p = wav.data();
     auto put = [&p](std::uint32_t v, int bytes) {
@@ -275,7 +275,7 @@ NB_MODULE(_native, m) {
     nb::register_exception_translator([](const std::exception_ptr& p, void*) {
         try {
             std::rethrow_exception(p);
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             raise_error(e);
         }
     });

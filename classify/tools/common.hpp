@@ -9,7 +9,7 @@
 
 namespace tools {
 
-// --model DIR, or the shipped default. Throws spectro::Error.
+// --model DIR, or the shipped default. Throws emoclass::Error.
 classify::ModelBundle load_model(const std::string& model_dir);
 
 // Files stay as given; directories expand to their audio files (sorted). Missing paths are kept

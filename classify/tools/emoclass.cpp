@@ -192,7 +192,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
                 auto stamp = output ? tools::stamp_of(files[i]) : std::nullopt;
                 const int stat_errno = errno;
                 results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);  // says why a file is missing
-                if (output && !stamp) throw spectro::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+                if (output && !stamp) throw emoclass::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
                 if (output) stamps[i] = *stamp;
             }
         } catch (const std::exception& e) {
@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
         }
         if (!co.explain.empty()) try {
             spectro::figure_format_for(co.explain);  // a name that says no format is refused before the work
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "emoclass: %s\n", e.what());
             return 2;
         }
@@ -378,12 +378,12 @@ int main(int argc, char** argv) {
         }
         try {
             if (!co.shard.empty()) tools::parse_shard(co.shard);
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "emoclass: %s\n", e.what());
             return 2;
         }
         return run_classify(model_dir, co);
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         std::fprintf(stderr, "emoclass: %s\n", e.what());
         return 1;
     }

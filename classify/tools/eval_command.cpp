@@ -44,7 +44,7 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     for (const auto& path : manifests) {
         auto manifest = spectro::read_manifest(path, mapping);
         if (!o.split.empty() && !manifest.is_dataset)
-            throw spectro::Error(path, "--split needs spectro-dump's manifest.csv (this one has no split column)");
+            throw emoclass::Error(path, "--split needs spectro-dump's manifest.csv (this one has no split column)");
         for (const auto& e : manifest.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
         bad_rows += manifest.errors.size();
         for (const auto& e : manifest.entries) {

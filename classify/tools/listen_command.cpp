@@ -64,7 +64,7 @@ SampleFormat parse_sample_format(const std::string& s) {
     if (s == "s32le") return SampleFormat::S32;
     if (s == "f32le") return SampleFormat::F32;
     if (s == "u8") return SampleFormat::U8;
-    throw spectro::Error("--sample-format", "unknown sample format '" + s + "' (s16le, s32le, f32le or u8)");
+    throw emoclass::Error("--sample-format", "unknown sample format '" + s + "' (s16le, s32le, f32le or u8)");
 }
 
 std::size_t sample_bytes(SampleFormat f) {
@@ -103,7 +103,7 @@ class Source {
 public:
     virtual ~Source() = default;
     // Reads up to `max` bytes into `buf`: the count read, 0 at the end of the stream or once
-    // stopped by a signal. Throws spectro::Error on read errors.
+    // stopped by a signal. Throws emoclass::Error on read errors.
     virtual std::size_t read(unsigned char* buf, std::size_t max) = 0;
     virtual std::string describe() const = 0;
 };
@@ -116,7 +116,7 @@ public:
             name_ = "standard input";
         } else {
             fd_ = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd_ < 0) throw spectro::Error(input, std::strerror(errno));
+            if (fd_ < 0) throw emoclass::Error(input, std::strerror(errno));
             owned_ = true;
         }
     }
@@ -130,13 +130,13 @@ public:
             // be missed.
             pollfd p{fd_, POLLIN, 0};
             const int ready = ::poll(&p, 1, 200);
-            if (ready < 0 && errno != EINTR) throw spectro::Error(name_, std::strerror(errno));
+            if (ready < 0 && errno != EINTR) throw emoclass::Error(name_, std::strerror(errno));
             if (ready <= 0) continue;
             const ssize_t n = ::read(fd_, buf, max);
             if (n > 0) return std::size_t(n);
             if (n == 0) return 0;
             if (errno == EINTR || errno == EAGAIN) continue;
-            throw spectro::Error(name_, std::strerror(errno));
+            throw emoclass::Error(name_, std::strerror(errno));
         }
     }
     std::string describe() const override { return name_; }
@@ -158,7 +158,7 @@ public:
         : device_(device), frame_bytes_(sample_bytes(format) * std::size_t(channels)) {
         snd_lib_error_set_handler(quiet_alsa_errors);
         int rc = snd_pcm_open(&pcm_, device.c_str(), SND_PCM_STREAM_CAPTURE, 0);
-        if (rc < 0) throw spectro::Error("ALSA device " + device, std::string("cannot open: ") + snd_strerror(rc));
+        if (rc < 0) throw emoclass::Error("ALSA device " + device, std::string("cannot open: ") + snd_strerror(rc));
         snd_pcm_format_t f = SND_PCM_FORMAT_S16_LE;
         switch (format) {
         case SampleFormat::S16: f = SND_PCM_FORMAT_S16_LE; break;
@@ -170,7 +170,7 @@ public:
                                 1 /* allow ALSA's resampling */, 500000 /* latency, us */);
         if (rc < 0) {
             snd_pcm_close(pcm_);
-            throw spectro::Error("ALSA device " + device,
+            throw emoclass::Error("ALSA device " + device,
                                  "cannot capture " + std::to_string(rate) + " Hz, " + std::to_string(channels) +
                                      " channel(s): " + snd_strerror(rc));
         }
@@ -191,7 +191,7 @@ public:
                 }
                 if (snd_pcm_recover(pcm_, int(n), 1) == 0) continue;
             }
-            throw spectro::Error("ALSA device " + device_, snd_strerror(int(n)));
+            throw emoclass::Error("ALSA device " + device_, snd_strerror(int(n)));
         }
     }
     std::string describe() const override { return "ALSA device " + device_; }
@@ -210,7 +210,7 @@ std::unique_ptr<Source> open_source(const ListenOptions& o, SampleFormat format)
         return std::make_unique<AlsaSource>(o.device, format, o.rate, o.channels);
 #else
         (void)format;
-        throw spectro::Error("--device", "this emoclass was built without ALSA (install libasound2-dev and "
+        throw emoclass::Error("--device", "this emoclass was built without ALSA (install libasound2-dev and "
                                          "rebuild); pipe raw PCM into 'emoclass listen -' instead");
 #endif
     }
@@ -253,7 +253,7 @@ std::string peek_head(int fd, const struct stat& st, std::size_t want) {
 class PipeFeeder {
 public:
     explicit PipeFeeder(Source& source) {
-        if (::pipe2(fds_, O_CLOEXEC) != 0) throw spectro::Error(source.describe(), std::strerror(errno));
+        if (::pipe2(fds_, O_CLOEXEC) != 0) throw emoclass::Error(source.describe(), std::strerror(errno));
         thread_ = std::thread([this, &source] { copy(source); });
     }
     ~PipeFeeder() { finish(); }
@@ -307,8 +307,8 @@ std::string read_all(Source& source) {
 
 int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
     const SampleFormat format = parse_sample_format(o.sample_format);
-    if (o.rate < 1000 || o.rate > 768000) throw spectro::Error("--rate", "must be 1000..768000 Hz");
-    if (o.channels < 1 || o.channels > 64) throw spectro::Error("--channels", "must be 1..64");
+    if (o.rate < 1000 || o.rate > 768000) throw emoclass::Error("--rate", "must be 1000..768000 Hz");
+    if (o.channels < 1 || o.channels > 64) throw emoclass::Error("--channels", "must be 1..64");
     const double hop_s = o.hop_s > 0 ? o.hop_s : bundle.window.hop_s;
 
     classify::Classifier classifier(bundle);

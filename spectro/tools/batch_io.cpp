@@ -24,7 +24,7 @@ void write_all(int fd, const std::string& path, const char* data, std::size_t si
     while (size > 0) {
         ssize_t n = ::write(fd, data, size);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw spectro::Error(path, errno_text("cannot write"));
+        if (n <= 0) throw emoclass::Error(path, errno_text("cannot write"));
         data += n;
         size -= std::size_t(n);
     }
@@ -59,10 +59,10 @@ std::optional<Recorded> parse_recorded(const std::string& line, nlohmann::json& 
 void replace_file_durably(const std::string& path, const std::string& content) {
     const std::string tmp = path + ".resume-tmp." + std::to_string(getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw spectro::Error(tmp, errno_text("cannot write"));
+    if (fd < 0) throw emoclass::Error(tmp, errno_text("cannot write"));
     try {
         write_all(fd, tmp, content.data(), content.size());
-        if (::fsync(fd) != 0) throw spectro::Error(tmp, errno_text("cannot sync"));
+        if (::fsync(fd) != 0) throw emoclass::Error(tmp, errno_text("cannot sync"));
     } catch (...) {
         ::close(fd);
         ::unlink(tmp.c_str());
@@ -72,7 +72,7 @@ void replace_file_durably(const std::string& path, const std::string& content) {
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
-        throw spectro::Error(path, std::string("cannot replace: ") + std::strerror(err));
+        throw emoclass::Error(path, std::string("cannot replace: ") + std::strerror(err));
     }
 }
 
@@ -83,10 +83,10 @@ std::vector<std::string> read_file_list(const std::string& list_path, bool nul_s
     std::istream* in = &std::cin;
     if (list_path != "-") {
         struct stat st {};
-        if (::stat(list_path.c_str(), &st) != 0) throw spectro::Error(list_path, errno_text("cannot open file list"));
-        if (S_ISDIR(st.st_mode)) throw spectro::Error(list_path, "is a directory, not a file list");
+        if (::stat(list_path.c_str(), &st) != 0) throw emoclass::Error(list_path, errno_text("cannot open file list"));
+        if (S_ISDIR(st.st_mode)) throw emoclass::Error(list_path, "is a directory, not a file list");
         file.open(list_path, std::ios::binary);
-        if (!file) throw spectro::Error(list_path, errno_text("cannot open file list"));
+        if (!file) throw emoclass::Error(list_path, errno_text("cannot open file list"));
         in = &file;
     }
     std::vector<std::string> paths;
@@ -96,7 +96,7 @@ std::vector<std::string> read_file_list(const std::string& list_path, bool nul_s
         if (!nul_separated && !entry.empty() && entry.back() == '\r') entry.pop_back();
         if (!entry.empty()) paths.push_back(entry);
     }
-    if (in->bad()) throw spectro::Error(list_path == "-" ? "standard input" : list_path, "read error in file list");
+    if (in->bad()) throw emoclass::Error(list_path == "-" ? "standard input" : list_path, "read error in file list");
     return paths;
 }
 
@@ -105,7 +105,7 @@ Shard parse_shard(const std::string& text) {
     Shard s;
     if (slash == std::string::npos || !parse_count(text.substr(0, slash), s.index) ||
         !parse_count(text.substr(slash + 1), s.count) || s.count < 1 || s.index < 1 || s.index > s.count)
-        throw spectro::Error("--shard", "expected K/N with 1 <= K <= N (e.g. 2/8), got '" + text + "'");
+        throw emoclass::Error("--shard", "expected K/N with 1 <= K <= N (e.g. 2/8), got '" + text + "'");
     return s;
 }
 
@@ -150,7 +150,7 @@ std::optional<FileStamp> stamp_of(const std::string& path) {
 
 std::string with_stamp(const std::string& json_object, const FileStamp& stamp) {
     if (json_object.size() < 2 || json_object.front() != '{' || json_object.back() != '}')
-        throw spectro::Error("output line", "not a one-line JSON object");
+        throw emoclass::Error("output line", "not a one-line JSON object");
     std::string line = json_object.substr(0, json_object.size() - 1);
     if (line.size() > 1) line += ',';
     line += "\"file_size\":" + std::to_string(stamp.size) + ",\"file_mtime_ns\":" + std::to_string(stamp.mtime_ns) + "}";
@@ -160,24 +160,24 @@ std::string with_stamp(const std::string& json_object, const FileStamp& stamp) {
 ResumableJsonl::ResumableJsonl(const std::string& path, const std::vector<std::string>& inputs, const Options& options)
     : path_(path), options_(options), done_(inputs.size(), 0), last_sync_(std::chrono::steady_clock::now()) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw spectro::Error(path, errno_text("cannot open output"));
+    if (fd_ < 0) throw emoclass::Error(path, errno_text("cannot open output"));
     // The lock lives as long as the descriptor; another process on the same file waits for nothing.
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         ::close(fd_);
         fd_ = -1;
-        throw spectro::Error(path, err == EWOULDBLOCK ? "in use by another running process (same output twice?)"
+        throw emoclass::Error(path, err == EWOULDBLOCK ? "in use by another running process (same output twice?)"
                                                       : std::string("cannot lock: ") + std::strerror(err));
     }
     try {
         struct stat st {};
-        if (::fstat(fd_, &st) != 0) throw spectro::Error(path, errno_text("cannot stat"));
+        if (::fstat(fd_, &st) != 0) throw emoclass::Error(path, errno_text("cannot stat"));
         if (st.st_size == 0) return;
         if (!options.resume)
-            throw spectro::Error(path, "already exists (add --resume to continue it, or remove it to start again)");
+            throw emoclass::Error(path, "already exists (add --resume to continue it, or remove it to start again)");
 
         std::ifstream in(path, std::ios::binary);
-        if (!in) throw spectro::Error(path, errno_text("cannot read"));
+        if (!in) throw emoclass::Error(path, errno_text("cannot read"));
         std::unordered_map<std::string, std::size_t> index_of;
         for (std::size_t i = 0; i < inputs.size(); ++i) index_of.emplace(inputs[i], i);
 
@@ -202,14 +202,14 @@ ResumableJsonl::ResumableJsonl(const std::string& path, const std::vector<std::s
                 continue;
             }
             if (first_bad != std::string::npos)
-                throw spectro::Error(path, "line " + std::to_string(first_bad) +
+                throw emoclass::Error(path, "line " + std::to_string(first_bad) +
                                                " is not a result line but later lines are; not resuming over it");
             l.valid = !options.still_valid || options.still_valid(j);
             good_bytes += text.size() + 1;
             l.text = std::move(text);
             lines.push_back(std::move(l));
         }
-        if (in.bad()) throw spectro::Error(path, "read error");
+        if (in.bad()) throw emoclass::Error(path, "read error");
         dropped_tail_bytes_ = std::size_t(st.st_size) - good_bytes;
 
         // Pass 2: an input is done when its line matches the file as it is now.
@@ -234,16 +234,16 @@ ResumableJsonl::ResumableJsonl(const std::string& path, const std::vector<std::s
             // Rewrite without the stale lines; the lock moves to the new file's descriptor.
             replace_file_durably(path, kept);
             int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-            if (fd < 0) throw spectro::Error(path, errno_text("cannot reopen output"));
+            if (fd < 0) throw emoclass::Error(path, errno_text("cannot reopen output"));
             if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
                 ::close(fd);
-                throw spectro::Error(path, "in use by another running process (same output twice?)");
+                throw emoclass::Error(path, "in use by another running process (same output twice?)");
             }
             ::close(fd_);
             fd_ = fd;
         } else if (dropped_tail_bytes_ > 0) {
             if (::ftruncate(fd_, off_t(good_bytes)) != 0 || ::fsync(fd_) != 0)
-                throw spectro::Error(path, errno_text("cannot cut off the unfinished last line"));
+                throw emoclass::Error(path, errno_text("cannot cut off the unfinished last line"));
         }
     } catch (...) {
         ::close(fd_);
@@ -266,7 +266,7 @@ std::size_t ResumableJsonl::done_count() const {
 }
 
 void ResumableJsonl::append(const std::string& json_object, const FileStamp& stamp) {
-    if (fd_ < 0) throw spectro::Error(path_, "output already closed");
+    if (fd_ < 0) throw emoclass::Error(path_, "output already closed");
     const std::string line = with_stamp(json_object, stamp) + "\n";
     // One write(2) per line: a process killed at any moment leaves whole lines only.
     write_all(fd_, path_, line.data(), line.size());
@@ -276,7 +276,7 @@ void ResumableJsonl::append(const std::string& json_object, const FileStamp& sta
 }
 
 void ResumableJsonl::sync() {
-    if (::fsync(fd_) != 0) throw spectro::Error(path_, errno_text("cannot sync"));
+    if (::fsync(fd_) != 0) throw emoclass::Error(path_, errno_text("cannot sync"));
     unsynced_lines_ = 0;
     last_sync_ = std::chrono::steady_clock::now();
 }
@@ -286,13 +286,13 @@ void ResumableJsonl::finish() {
     sync();
     int fd = fd_;
     fd_ = -1;
-    if (::close(fd) != 0) throw spectro::Error(path_, errno_text("cannot close"));
+    if (::close(fd) != 0) throw emoclass::Error(path_, errno_text("cannot close"));
 }
 
 bool output_in_place(const std::string& path) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return false;
-    if (!S_ISREG(st.st_mode)) throw spectro::Error(path, "exists and is not a regular file");
+    if (!S_ISREG(st.st_mode)) throw emoclass::Error(path, "exists and is not a regular file");
     return true;
 }
 

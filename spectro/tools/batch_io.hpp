@@ -1,7 +1,7 @@
 #pragma once
 // Big batch jobs, shared by emoclass and spectro-dump: input lists (--files-from), a
 // deterministic share of them (--shard K/N), and a JSON-lines output that survives crashes and
-// can be resumed (--output/--log with --resume). Errors throw spectro::Error; nothing prints.
+// can be resumed (--output/--log with --resume). Errors throw emoclass::Error; nothing prints.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -22,7 +22,7 @@ std::vector<std::string> read_file_list(const std::string& list_path, bool nul_s
 struct Shard {
     std::uint64_t index = 1, count = 1;
 };
-// Throws spectro::Error("--shard", ...) unless TEXT is K/N with 1 <= K <= N.
+// Throws emoclass::Error("--shard", ...) unless TEXT is K/N with 1 <= K <= N.
 Shard parse_shard(const std::string& text);
 // A 64-bit hash of the path's bytes, the same on every machine and run (FNV-1a, then the
 // splitmix64 finaliser so that every bit of it mixes into the remainder).
@@ -121,7 +121,7 @@ private:
 std::string with_stamp(const std::string& json_object, const FileStamp& stamp);
 
 // Whether an output is already there for a re-run to skip: a regular file at PATH. Anything
-// else there (a folder, a FIFO) throws spectro::Error(path, "exists and is not a regular file"):
+// else there (a folder, a FIFO) throws emoclass::Error(path, "exists and is not a regular file"):
 // neither skipped as done nor replaced.
 bool output_in_place(const std::string& path);
 

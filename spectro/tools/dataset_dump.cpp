@@ -106,7 +106,7 @@ int run_dataset_dump(const DatasetOptions& o) {
             else ++unlabelled;
         }
     }
-    if (items.empty()) throw spectro::Error(o.roots.front(), "no labelled audio files found");
+    if (items.empty()) throw emoclass::Error(o.roots.front(), "no labelled audio files found");
 
     // 2. Speaker-independent split, then unique image names.
     std::vector<spectro::LabeledFile> files;
@@ -148,15 +148,15 @@ int run_dataset_dump(const DatasetOptions& o) {
     const std::string settings_json = o.settings.to_json();
     std::error_code ec;
     fs::create_directories(out, ec);
-    if (ec) throw spectro::Error(o.out_dir, "cannot create output directory: " + ec.message());
+    if (ec) throw emoclass::Error(o.out_dir, "cannot create output directory: " + ec.message());
     const fs::path settings_path = out / "spectro.json";
     if (fs::exists(settings_path) && !o.overwrite && read_text(settings_path) != settings_json + "\n")
-        throw spectro::Error(settings_path.string(),
+        throw emoclass::Error(settings_path.string(),
                              "was written with other settings; use --overwrite or another output directory");
     for (const char* s : {"train", "val", "test"})
         for (const auto& label : spectro::emotion_classes()) {
             fs::create_directories(out / s / label, ec);
-            if (ec) throw spectro::Error((out / s / label).string(), "cannot create directory: " + ec.message());
+            if (ec) throw emoclass::Error((out / s / label).string(), "cannot create directory: " + ec.message());
             spectro::remove_stale_temporaries((out / s / label).string());  // a killed run's debris
         }
     spectro::remove_stale_temporaries(out.string());  // manifest.csv, spectro.json

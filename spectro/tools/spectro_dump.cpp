@@ -41,7 +41,7 @@ std::string describe(const spectro::SpectroSettings& s) {
     return buf;
 }
 
-// One input, one output. Throws spectro::Error on any failure; nothing partial is left.
+// One input, one output. Throws emoclass::Error on any failure; nothing partial is left.
 void dump_one(const std::string& input, const std::string& output, bool inspect, const spectro::SpectroSettings& s) {
     if (!inspect) {
         // Only the frames the image can show are kept: memory does not grow with the recording.
@@ -50,7 +50,7 @@ void dump_one(const std::string& input, const std::string& output, bool inspect,
     }
     spectro::AudioInfo info;
     auto mel = spectro::mel_from_file(input, s, &info);
-    if (mel.frames() == 0) throw spectro::Error(input, "shorter than one STFT frame (center is off)");
+    if (mel.frames() == 0) throw emoclass::Error(input, "shorter than one STFT frame (center is off)");
     {
         spectro::InspectionFigure fig;
         fig.title = fs::path(input).filename().string();
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
         s.image.colormap = spectro::parse_colormap(colormap);
         s.validate("settings");
         s.fmax = s.resolved_fmax();
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         std::fprintf(stderr, "spectro-dump: %s\n", e.what());
         return 2;
     }
@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
     tools::Shard shard;
     try {
         if (!shard_text.empty()) shard = tools::parse_shard(shard_text);
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         std::fprintf(stderr, "spectro-dump: %s\n", e.what());
         return 2;
     }
@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
             auto listed = tools::read_file_list(files_from, nul_separated);
             inputs.insert(inputs.end(), listed.begin(), listed.end());
         }
-    } catch (const spectro::Error& e) {
+    } catch (const emoclass::Error& e) {
         std::fprintf(stderr, "spectro-dump: %s\n", e.what());
         return 1;
     }
@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
             unreadable += scan.errors.size();
             expanded.insert(expanded.end(), scan.files.begin(), scan.files.end());
             if (scan.files.empty()) expanded.push_back(input);  // nothing to read: its error line says why
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "spectro-dump: %s\n", e.what());
             return 1;
         }
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
         try {
             if (!mapping.empty()) ds.mapping.apply_overrides(mapping);
             return tools::run_dataset_dump(ds);
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "spectro-dump: %s\n", e.what());
             return 1;
         }
@@ -271,13 +271,13 @@ int main(int argc, char** argv) {
         if (inputs.size() != 1) return usage("--raw takes exactly one input");
         try {
             auto mel = spectro::mel_from_file(inputs[0], s);
-            if (mel.frames() == 0) throw spectro::Error(inputs[0], "shorter than one STFT frame (center is off)");
+            if (mel.frames() == 0) throw emoclass::Error(inputs[0], "shorter than one STFT frame (center is off)");
             // dB in place and a transposing write: the mel matrix is the only copy held (it was
             // four: mel, dB, transpose, encoded file).
             spectro::to_db_ref_max(mel.values.data(), mel.values.size(), s.power, s.top_db);
             if (raw_path == "-") spectro::write_npy_transposed(stdout, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
             else spectro::write_npy_transposed(raw_path, mel.values.data(), mel.frames(), std::size_t(mel.n_mels));
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "error: %s\n", e.what());
             return 1;
         } catch (const std::bad_alloc&) {
@@ -330,7 +330,7 @@ int main(int argc, char** argv) {
         };
         try {
             log = std::make_unique<tools::ResumableJsonl>(log_path, inputs, lo);
-        } catch (const spectro::Error& e) {
+        } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "spectro-dump: %s\n", e.what());
             return 1;
         }
@@ -365,9 +365,9 @@ int main(int argc, char** argv) {
                 const int stat_errno = errno;
                 if (!overwrite && tools::output_in_place(outputs[i])) skipped[i] = 1;
                 else dump_one(inputs[i], outputs[i], inspect, s);  // says why an input is missing
-                if (log && !stamp) throw spectro::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
+                if (log && !stamp) throw emoclass::Error(inputs[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
                 if (log) stamps[i] = *stamp;
-            } catch (const spectro::Error& e) {
+            } catch (const emoclass::Error& e) {
                 errors[i] = e.what();
             } catch (const std::exception& e) {
                 errors[i] = inputs[i] + ": " + (dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what());
