@@ -23,7 +23,7 @@
 #include "classify/classifier.hpp"
 #include "classify/explain.hpp"
 #include "classify/result_format.hpp"
-#include "classify/server.hpp"
+#include "classify/tools/server/server.hpp"
 #include "common.hpp"
 #include "eval_command.hpp"
 #include "listen_command.hpp"

@@ -1,4 +1,4 @@
-#include "classify/server.hpp"
+#include "classify/tools/server/server.hpp"
 
 #include <httplib.h>
 #include <netdb.h>
@@ -21,9 +21,9 @@
 
 #include "classify/analyzer.hpp"
 #include "classify/explain.hpp"
-#include "classify/http_listener.hpp"
+#include "classify/tools/server/http_listener.hpp"
 #include "classify/result_format.hpp"
-#include "classify/web_assets.hpp"
+#include "classify/tools/server/web_assets.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
 
@@ -200,7 +200,7 @@ struct Server::Impl {
         openapi_json = openapi_description(bundle);
         configure();
         // Connections, header limits, deadlines and the body budget are the listener's
-        // (classify/http_listener.hpp); httplib routes the requests it hands over.
+        // (classify/tools/server/http_listener.hpp); httplib routes the requests it hands over.
         HttpLimits limits;
         limits.request_timeout_s = options.request_timeout_s;
         limits.max_request_line_bytes = options.max_request_line_bytes;
