@@ -7,6 +7,7 @@
 //      audio: the last one is aligned to the end of the stream)
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "classify/classifier.hpp"
 #include "classify/result.hpp"
@@ -26,6 +27,15 @@ public:
     // Throws emoclass::Error(name, reason) for NaN or infinite samples (as the file decoders do)
     // and for samples whose power spectrum overflows.
     void push(const float* mono, std::size_t n);
+    // `frames` frames of `channels` channels, downmixed by their mean as the decoders downmix
+    // (spectro/downmix.hpp), then pushed: frame i's channel c is samples[i * frame_step +
+    // c * channel_step] (interleaved PCM: channels, 1; an array channel by channel: 1, its length).
+    void push_channels(const float* samples, std::size_t channels, std::size_t frames, std::size_t frame_step,
+                       std::size_t channel_step);
+    // Also appends every mel frame to *into as the stream computes it (the whole recording's
+    // spectrogram, for the inspection figure), so that nothing decodes the audio a second time.
+    // Call before the first push; *into must outlive the stream's pushes.
+    void keep_mel(spectro::MelMatrix* into);
     // Flushes the resampler and the STFT and classifies the tail. False when the stream gave no
     // mel frame at all (empty, or shorter than one frame with center off): nothing was emitted.
     bool finish();
@@ -41,6 +51,8 @@ private:
     WindowStream windows_;
     spectro::MelStream mel_;
     spectro::MelStream::FrameSink to_windows_;
+    spectro::MelMatrix* kept_mel_ = nullptr;
+    std::vector<float> mono_;  // push_channels' downmix
     std::size_t samples_in_ = 0;
 };
 

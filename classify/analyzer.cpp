@@ -30,34 +30,59 @@ void aggregate(Result& r) {
         return;
     }
     for (float& p : r.probabilities) p /= float(voiced);
-    auto best = std::max_element(r.probabilities.begin(), r.probabilities.end());
-    r.emotion = r.labels[std::size_t(best - r.probabilities.begin())];
-    r.confidence = *best;
+    const auto best = std::size_t(most_probable(r.probabilities));
+    r.emotion = r.labels[best];
+    r.confidence = r.probabilities[best];
 }
 
-Result Analyzer::run(spectro::AudioReader& reader) {
+// Samples go into the stream in blocks of this many frames, whatever their source, so that a
+// file and an array of the same samples reach the resampler in the same pieces.
+constexpr std::size_t kBlockFrames = 1 << 14;
+
+Result Analyzer::run(const std::string& name, int rate, const std::function<void(AnalysisStream&)>& feed,
+                     spectro::MelMatrix* mel) {
     Result r;
-    r.file = reader.name();
+    r.file = name;
     r.labels = classifier_.bundle().labels;
-    AnalysisStream stream(classifier_, options_.hop_s, reader.sample_rate(), reader.name(),
-                          [&](const Segment& s) { r.segments.push_back(s); });
-    std::vector<float> block(1 << 14);
-    while (const std::size_t n = reader.read_mono(block.data(), block.size())) stream.push(block.data(), n);
-    if (!stream.finish()) throw emoclass::Error(reader.name(), "shorter than one STFT frame");
-    r.duration_s = reader.duration_s();  // exact now, also where the container only estimated it
+    AnalysisStream stream(classifier_, options_.hop_s, rate, name, [&](const Segment& s) { r.segments.push_back(s); });
+    stream.keep_mel(mel);
+    feed(stream);
+    if (!stream.finish()) throw emoclass::Error(name, "shorter than one STFT frame");
+    r.duration_s = stream.duration_s();
     aggregate(r);
     return r;
 }
 
-Result Analyzer::analyze_file(const std::string& path) {
-    if (is_png_path(path)) return analyze_png(path);
-    auto reader = spectro::AudioReader::open_file(path);
-    return run(reader);
+Result Analyzer::run(spectro::AudioReader& reader, spectro::MelMatrix* mel) {
+    Result r = run(reader.name(), reader.sample_rate(), [&](AnalysisStream& stream) {
+        std::vector<float> block(kBlockFrames);
+        while (const std::size_t n = reader.read_mono(block.data(), block.size())) stream.push(block.data(), n);
+    }, mel);
+    r.duration_s = reader.duration_s();  // exact now, also where the container only estimated it
+    return r;
 }
 
-Result Analyzer::analyze_bytes(const void* data, std::size_t size, const std::string& name) {
+Result Analyzer::analyze_file(const std::string& path, spectro::MelMatrix* mel) {
+    if (is_png_path(path)) return analyze_png(path);
+    auto reader = spectro::AudioReader::open_file(path);
+    return run(reader, mel);
+}
+
+Result Analyzer::analyze_bytes(const void* data, std::size_t size, const std::string& name, spectro::MelMatrix* mel) {
     auto reader = spectro::AudioReader::open_memory(data, size, name);
-    return run(reader);
+    return run(reader, mel);
+}
+
+Result Analyzer::analyze_samples(const float* channel_major, std::size_t channels, std::size_t frames, int rate,
+                                 const std::string& name, spectro::MelMatrix* mel) {
+    // What the decoders say of a file with the same problem.
+    if (channels < 1) throw emoclass::Error(name, "no audio channels");
+    if (rate < 1) throw emoclass::Error(name, "invalid sample rate " + std::to_string(rate));
+    if (frames == 0) throw emoclass::Error(name, "contains no audio samples");
+    return run(name, rate, [&](AnalysisStream& stream) {
+        for (std::size_t first = 0; first < frames; first += kBlockFrames)
+            stream.push_channels(channel_major + first, channels, std::min(kBlockFrames, frames - first), 1, frames);
+    }, mel);
 }
 
 Result Analyzer::analyze_png(const std::string& path) {

@@ -1,12 +1,16 @@
 #pragma once
 // Analyzer: one input -> one Result, the whole path (decode, resample, mel, windows, model,
 // aggregate). One per worker: it owns its Classifier. Inputs may be audio files, audio bytes
-// (HTTP bodies) or spectrogram PNGs (spectro-dump's output; classified as one window).
+// (HTTP bodies), samples in memory (the Python package's arrays) or spectrogram PNGs
+// (spectro-dump's output; classified as one window). Audio of every kind goes through one
+// AnalysisStream.
+#include <functional>
 #include <string>
 
 #include "classify/classifier.hpp"
 #include "classify/result.hpp"
 #include "spectro/image.hpp"
+#include "spectro/mel_spectrogram.hpp"
 #include "spectro/settings.hpp"
 
 namespace classify {
@@ -18,14 +22,24 @@ struct AnalyzeOptions {
 class Analyzer {
 public:
     Analyzer(const ModelBundle& bundle, AnalyzeOptions options = {});
-    // Throws emoclass::Error(name, reason) for undecodable input.
-    Result analyze_file(const std::string& path);
-    Result analyze_bytes(const void* data, std::size_t size, const std::string& name);
+    // Throws emoclass::Error(name, reason) for undecodable input. `mel`, when given, receives the
+    // whole recording's mel frames as the analysis computed them (for the inspection figure:
+    // nothing decodes the audio twice); a PNG input leaves it empty.
+    Result analyze_file(const std::string& path, spectro::MelMatrix* mel = nullptr);
+    Result analyze_bytes(const void* data, std::size_t size, const std::string& name,
+                         spectro::MelMatrix* mel = nullptr);
+    // `frames` samples of each of `channels` channels, one channel after the other (numpy's
+    // C-order (channels, n)), at `rate` Hz: fed to the stream as they are, downmixed as the
+    // decoders downmix, so an array gives what the same samples in a file give.
+    Result analyze_samples(const float* channel_major, std::size_t channels, std::size_t frames, int rate,
+                           const std::string& name, spectro::MelMatrix* mel = nullptr);
     Result analyze_png(const std::string& path);
     Classifier& classifier() { return classifier_; }
 
 private:
-    Result run(class spectro::AudioReader& reader);
+    Result run(const std::string& name, int rate, const std::function<void(class AnalysisStream&)>& feed,
+               spectro::MelMatrix* mel);
+    Result run(class spectro::AudioReader& reader, spectro::MelMatrix* mel);
     Classifier classifier_;
     AnalyzeOptions options_;
 };

@@ -1,7 +1,5 @@
 #include "classify/explain.hpp"
 
-#include <algorithm>
-
 #include "classify/result_format.hpp"
 #include "spectro/figure.hpp"
 
@@ -25,10 +23,9 @@ std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Resul
             spectro::TimelineSegment t;
             t.start_s = s.start_s;
             t.end_s = s.end_s;
-            if (s.voiced && !s.probabilities.empty()) {
-                auto best = std::max_element(s.probabilities.begin(), s.probabilities.end());
-                t.label = r.labels[std::size_t(best - s.probabilities.begin())];
-                t.confidence = *best;
+            if (const int best = s.emotion_index(); best >= 0) {
+                t.label = r.labels[std::size_t(best)];
+                t.confidence = s.probabilities[std::size_t(best)];
             }
             fig.timeline.push_back(t);
         }

@@ -13,13 +13,13 @@ using json = nlohmann::ordered_json;
 namespace {
 
 std::string segment_emotion(const std::vector<std::string>& labels, const Segment& s, float* confidence) {
-    if (!s.voiced || s.probabilities.empty()) {
+    const int best = s.emotion_index();
+    if (best < 0) {
         *confidence = 0;
         return "";
     }
-    auto best = std::max_element(s.probabilities.begin(), s.probabilities.end());
-    *confidence = *best;
-    return labels[std::size_t(best - s.probabilities.begin())];
+    *confidence = s.probabilities[std::size_t(best)];
+    return labels[std::size_t(best)];
 }
 
 std::string segment_emotion(const Result& r, const Segment& s, float* confidence) {

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "classify/bundle.hpp"
-#include "classify/server.hpp"
+#include "classify/tools/server/server.hpp"
 
 namespace {
 classify::Server* start() {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include "spectro/downmix.hpp"
 #include "spectro/error.hpp"
 #include "spectro/ffmpeg_decoder.hpp"
 
@@ -245,14 +246,7 @@ std::size_t AudioReader::read_mono(float* out, std::size_t max_frames) {
         throw emoclass::Error(m.name, "truncated: decoded " + std::to_string(m.delivered + got) + " of " +
                                 std::to_string(m.info.frames) + " frames the header declares" + detail);
     }
-    if (ch > 1) {
-        const float scale = 1.0f / float(ch);
-        for (size_t i = 0; i < size_t(got); ++i) {
-            float sum = 0;
-            for (int c = 0; c < ch; ++c) sum += target[i * size_t(ch) + size_t(c)];
-            out[i] = sum * scale;
-        }
-    }
+    if (ch > 1) downmix_mean(target, size_t(ch), size_t(got), size_t(ch), 1, out);
     for (size_t i = 0; i < size_t(got); ++i) {
         if (!std::isfinite(out[i]))
             throw emoclass::Error(m.name, "holds NaN or infinite samples (frame " + std::to_string(m.delivered + i) + ")");

@@ -22,6 +22,7 @@ extern "C" {
 #include <mutex>
 #include <vector>
 
+#include "spectro/downmix.hpp"
 #include "spectro/error.hpp"
 
 namespace spectro {
@@ -304,17 +305,10 @@ private:
         if (got < 0) fail("cannot convert its samples (" + av_message(got) + ")");
         pending_.resize(std::size_t(got));
         offset_ = 0;
-        const float scale = 1.0f / float(ch);
-        for (std::size_t i = 0; i < std::size_t(got); ++i) {
-            float v = interleaved_[i * std::size_t(ch)];
-            if (ch > 1) {
-                for (int c = 1; c < ch; ++c) v += interleaved_[i * std::size_t(ch) + std::size_t(c)];
-                v *= scale;
-            }
-            if (!std::isfinite(v))
+        downmix_mean(interleaved_.data(), std::size_t(ch), std::size_t(got), std::size_t(ch), 1, pending_.data());
+        for (std::size_t i = 0; i < std::size_t(got); ++i)
+            if (!std::isfinite(pending_[i]))
                 fail("holds NaN or infinite samples (frame " + std::to_string(delivered_samples_ + std::int64_t(i)) + ")");
-            pending_[i] = v;
-        }
         delivered_samples_ += got;
         ++decoded_frames_;
         return got > 0;

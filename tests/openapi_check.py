@@ -8,7 +8,7 @@ Uses a held-out RAVDESS clip from ../shared/data; exits 77 (skipped, and says so
    model's labels.
 2. Routes, both ways: for every path of the document, OPTIONS answers an Allow header naming
    exactly the document's methods, and each of those methods is answered (not 404/405) while every
-   other method gets 405; and every route literal registered in classify/server.cpp is a path of
+   other method gets 405; and every route literal registered in classify/tools/server/server.cpp is a path of
    the document (so no route can be added without being described).
 3. Real answers validate: each request below is sent to a real `emoclass serve`; its status must
    be one the document lists for that operation, its Content-Type one listed for that status, and
@@ -115,7 +115,7 @@ try:
             else:
                 check(st == 405, f"{method.upper()} {path} is not documented but answers {st} (not 405)")
     # 2. Routes, server -> document: every route literal in server.cpp.
-    source = open(f"{source_dir}/classify/server.cpp", encoding="utf-8").read()
+    source = open(f"{source_dir}/classify/tools/server/server.cpp", encoding="utf-8").read()
     literals = set(re.findall(r'"(/[A-Za-z0-9_./-]*(?:\(\[[^"]*\]\+\))?)"', source))
     templated = {re.sub(r"\(\[[^\]]*\]\+\)", "{file}", lit) for lit in literals}
     check(len(templated) >= 8, f"found only {sorted(templated)} in server.cpp")

@@ -297,6 +297,28 @@ TEST_F(ListenRealSpeech, RawPcmFilePathAndPipedFileGiveTheFileWindows) {
     EXPECT_EQ(listen_windows("- < " + flac_), short_expected) << "FLAC on stdin";
 }
 
+TEST_F(ListenRealSpeech, StereoRawPcmIsDownmixedAsTheStereoFileIs) {
+    // Two different real recordings, one per channel (RAVDESS left, espeak right, 1 s apart):
+    // interleaved s16le on stdin gives the windows of the same samples as a stereo WAV.
+    const auto ravdess = samples_of(flac_), espeak = samples_of(espeak_);
+    const std::size_t frames = std::max(ravdess.size(), espeak.size() + 16000) + 16000 * 2;
+    std::vector<short> stereo(2 * frames, 0);
+    for (std::size_t i = 0; i < ravdess.size(); ++i) stereo[2 * i] = ravdess[i];
+    for (std::size_t i = 0; i < espeak.size(); ++i) stereo[2 * (i + 16000) + 1] = espeak[i];
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = 2;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SNDFILE* f = sf_open((tmp_ / "stereo.wav").c_str(), SFM_WRITE, &info);
+    ASSERT_NE(f, nullptr);
+    sf_writef_short(f, stereo.data(), sf_count_t(frames));
+    sf_close(f);
+    write_bytes(tmp_ / "stereo.s16", as_s16le(stereo));
+    const auto expected = file_windows(tmp_ / "stereo.wav");
+    ASSERT_GE(expected.size(), 3u);
+    EXPECT_EQ(listen_windows("--channels 2 - < " + (tmp_ / "stereo.s16")), expected);
+}
+
 TEST_F(ListenRealSpeech, LiveWavStreamIsDecodedAsItArrives) {
     // What `arecord -f S16_LE -r 16000 | emoclass listen -` sends: a WAV header that cannot know
     // the length (sizes 0x7fffffff), then samples, on a pipe that stays open. The windows come

@@ -20,7 +20,7 @@
 #include "classify/analyzer.hpp"
 #include "classify/bundle.hpp"
 #include "classify/result_format.hpp"
-#include "classify/server.hpp"
+#include "classify/tools/server/server.hpp"
 #include "nonspeech_signals.hpp"
 #include "spectro/error.hpp"
 #include "test_support.hpp"

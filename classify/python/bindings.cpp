@@ -9,7 +9,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -188,31 +187,6 @@ void power_to_db_inplace(nb::ndarray<T, nb::c_contig, nb::device::cpu> S, double
 
 // --- the model ---------------------------------------------------------------------------------
 
-// An array as a 32-bit float WAV in memory, so that it takes exactly the path of a file: the
-// same decoder checks (NaN, empty), the same downmix and the same resampler.
-std::vector<unsigned char> float_wav(const float* channel_major, std::size_t channels, std::size_t frames, int rate,
-                                     const std::string& name) {
-    const std::uint64_t data_bytes = std::uint64_t(channels) * frames * 4;
-    if (channels == 0 || channels > 1024) throw emoclass::Error(name, "needs 1 to 1024 channels");
-    if (data_bytes > 0xFFFFFFFFull - 44)
-        throw emoclass::Error(name, "too long for one analysis (" + std::to_string(frames) + " samples per channel)");
-    if (rate < 1) throw emoclass::Error(name, "invalid sample rate " + std::to_string(rate));
-    std::vector<unsigned char> wav(44 + data_bytes);
-    unsigned char* p = wav.data();
-    auto put = [&p](std::uint32_t v, int bytes) {
-        for (int i = 0; i < bytes; ++i) *p++ = static_cast<unsigned char>(v >> (8 * i));
-    };
-    auto tag = [&p](const char* t) { std::memcpy(p, t, 4), p += 4; };
-    tag("RIFF"), put(std::uint32_t(36 + data_bytes), 4), tag("WAVE");
-    tag("fmt "), put(16, 4), put(3, 2) /* IEEE float */, put(std::uint32_t(channels), 2), put(std::uint32_t(rate), 4);
-    put(std::uint32_t(rate * channels * 4), 4), put(std::uint32_t(channels * 4), 2), put(32, 2);
-    tag("data"), put(std::uint32_t(data_bytes), 4);
-    float* samples = reinterpret_cast<float*>(p);  // little-endian like the platforms we build on
-    for (std::size_t c = 0; c < channels; ++c)
-        for (std::size_t i = 0; i < frames; ++i) std::memcpy(samples + i * channels + c, channel_major + c * frames + i, 4);
-    return wav;
-}
-
 // One model, any number of Python threads: an Analyzer (not thread-safe: it owns an OpenCV net)
 // is lent to one call at a time from a pool that grows to the number of concurrent calls.
 class NativeModel {
@@ -227,10 +201,11 @@ public:
     std::string analyze_bytes(const nb::bytes& data, const std::string& name) {
         return run([&](classify::Analyzer& a) { return a.analyze_bytes(data.c_str(), data.size(), name); });
     }
+    // The array's samples go to the analysis stream as they are (no copy, no WAV in between),
+    // downmixed as the decoders downmix: an array gives what a file of the same samples gives.
     std::string analyze_array(Signals channels, int rate, const std::string& name) {
         return run([&](classify::Analyzer& a) {
-            const auto wav = float_wav(channels.data(), channels.shape(0), channels.shape(1), rate, name);
-            return a.analyze_bytes(wav.data(), wav.size(), name);
+            return a.analyze_samples(channels.data(), channels.shape(0), channels.shape(1), rate, name);
         });
     }
 

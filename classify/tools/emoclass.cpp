@@ -23,7 +23,7 @@
 #include "classify/classifier.hpp"
 #include "classify/explain.hpp"
 #include "classify/result_format.hpp"
-#include "classify/server.hpp"
+#include "classify/tools/server/server.hpp"
 #include "common.hpp"
 #include "eval_command.hpp"
 #include "listen_command.hpp"
@@ -65,11 +65,10 @@ struct ClassifyOptions {
     bool list_inputs = false;
 };
 
+// `mel` is the spectrogram the analysis computed: the input is decoded once.
 void write_explain(const std::string& path, const std::string& input, const classify::ModelBundle& bundle,
-                   const classify::Result& r) {
-    spectro::AudioInfo info;
-    auto mel = spectro::mel_from_file(input, bundle.spectro, &info);
-    const auto figure = classify::explain_figure(bundle, r, mel, info.duration_s,
+                   const classify::Result& r, const spectro::MelMatrix& mel) {
+    const auto figure = classify::explain_figure(bundle, r, mel, r.duration_s,
                                                  std::filesystem::path(input).filename().string(),
                                                  spectro::figure_format_for(path));
     spectro::write_file_atomically(path, figure);
@@ -133,6 +132,11 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
         std::fprintf(stderr, "emoclass: '-' (standard input) may be given once, and not with --explain\n");
         return 2;
     }
+    if (!o.explain.empty() && classify::is_png_path(files[0])) {
+        std::fprintf(stderr, "emoclass: --explain draws a recording's spectrogram: give the audio, not %s\n",
+                     files[0].c_str());
+        return 2;
+    }
     const int jobs = std::max(1, std::min<int>(o.jobs > 0 ? o.jobs : spectro::default_jobs(), int(files.size())));
     classify::AnalyzeOptions ao;
     ao.hop_s = o.hop_s;
@@ -150,6 +154,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     std::vector<std::string> errors(files.size());
     std::vector<char> done(files.size(), 0);
     std::vector<tools::FileStamp> stamps(output ? files.size() : 0);
+    spectro::MelMatrix explain_mel;  // --explain's one input: its spectrogram, kept by the analysis
     std::string output_error;             // under print_mutex
     std::atomic<bool> output_failed{false};  // read by the workers without the lock
     std::size_t printed = 0;
@@ -191,7 +196,8 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
                 // Stamped before reading: a file changed during the analysis is redone on resume.
                 auto stamp = output ? tools::stamp_of(files[i]) : std::nullopt;
                 const int stat_errno = errno;
-                results[i] = pool[std::size_t(worker)]->analyze_file(files[i]);  // says why a file is missing
+                results[i] = pool[std::size_t(worker)]->analyze_file(  // says why a file is missing
+                    files[i], o.explain.empty() ? nullptr : &explain_mel);
                 if (output && !stamp) throw emoclass::Error(files[i], "cannot stat: " + std::string(std::strerror(stat_errno)));
                 if (output) stamps[i] = *stamp;
             }
@@ -219,7 +225,7 @@ int run_classify(const std::string& model_dir, const ClassifyOptions& o) {
     for (const auto& e : errors) failed += e.empty() ? 0 : 1;
     if (!o.explain.empty() && failed == 0) {
         try {
-            write_explain(o.explain, files[0], bundle, results[0]);
+            write_explain(o.explain, files[0], bundle, results[0], explain_mel);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "error: %s\n", e.what());
             return 1;

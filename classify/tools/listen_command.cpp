@@ -386,22 +386,18 @@ int listen(const classify::ModelBundle& bundle, const ListenOptions& o) {
         const std::size_t bytes_per_sample = sample_bytes(format);
         const std::size_t frame_bytes = bytes_per_sample * std::size_t(o.channels);
         const std::size_t block_frames = std::max(1, o.rate / 10);  // 0.1 s
+        const std::size_t channels = std::size_t(o.channels);
         std::vector<unsigned char> buf((block_frames + 1) * frame_bytes);
-        std::vector<float> mono(block_frames + 1);
+        std::vector<float> samples((block_frames + 1) * channels);  // interleaved, as the stream downmixes them
         std::size_t have = 0;  // bytes in buf, less than one frame carried over between reads
-        const float downmix = 1.0f / float(o.channels);  // the mean of the channels, as the decoders take
         for (;;) {
             const std::size_t n = source->read(buf.data() + have, block_frames * frame_bytes);
             if (n == 0) break;
             have += n;
             const std::size_t frames = have / frame_bytes;
-            for (std::size_t f = 0; f < frames; ++f) {
-                const unsigned char* p = buf.data() + f * frame_bytes;
-                float sum = 0;
-                for (int c = 0; c < o.channels; ++c) sum += decode_sample(p + std::size_t(c) * bytes_per_sample, format);
-                mono[f] = o.channels == 1 ? sum : sum * downmix;
-            }
-            if (frames > 0) stream.push(mono.data(), frames);
+            for (std::size_t i = 0; i < frames * channels; ++i)
+                samples[i] = decode_sample(buf.data() + i * bytes_per_sample, format);
+            if (frames > 0) stream.push_channels(samples.data(), channels, frames, channels, 1);
             const std::size_t rest = have - frames * frame_bytes;
             if (rest > 0) std::memmove(buf.data(), buf.data() + frames * frame_bytes, rest);
             have = rest;

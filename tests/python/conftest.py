@@ -8,6 +8,7 @@ else build/spectro/spectro-dump.
 import json
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -62,12 +63,35 @@ def real_clips():
     return clips
 
 
-@pytest.fixture(scope="session")
-def cli():
-    """Runs the emoclass tool; returns (jsonl objects, error lines without 'error: ')."""
+def emoclass_binary():
     binary = pathlib.Path(os.environ.get("EMOCLASS_BIN", SOURCE_DIR / "build" / "classify" / "emoclass"))
     if not binary.is_file():
         pytest.fail(f"the emoclass tool is needed for comparisons: build it or set EMOCLASS_BIN ({binary})")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def server():
+    """A real `emoclass serve` (the shipped model) on a free port; yields its base URL."""
+    proc = subprocess.Popen([str(emoclass_binary()), "serve", "--port", "0", "--workers", "1"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            found = re.search(r"serving on (http://[0-9.]+:\d+)", line)
+            if found:
+                break
+        else:
+            pytest.fail(f"emoclass serve did not start (exit {proc.wait()})")
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """Runs the emoclass tool; returns (jsonl objects, error lines without 'error: ')."""
+    binary = emoclass_binary()
 
     def run(*args):
         done = subprocess.run([str(binary), "--format", "jsonl", "-q", *map(str, args)], capture_output=True,

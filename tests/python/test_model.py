@@ -1,14 +1,17 @@
 """emoclass.Model against the emoclass tool: same results, arrays = files, threads, bad inputs."""
 import concurrent.futures
+import json
 import os
 import pathlib
+import subprocess
+import urllib.request
 
 import numpy as np
 import pytest
 import soundfile
 
 import emoclass
-from conftest import FIXTURE_CLIPS, FIXTURES, SOURCE_DIR
+from conftest import FIXTURE_CLIPS, FIXTURES, SOURCE_DIR, emoclass_binary
 
 
 def without_file(result):
@@ -87,6 +90,51 @@ def test_real_recording_as_array_equals_file(model, real_clips):
         assert without_file(model.analyze(y, sr=sr)) == without_file(model.analyze(clip)), clip
 
 
+def stereo_speech(tmp_path):
+    """Real speech in a 22,050 Hz stereo float WAV whose channels differ (so the downmix counts),
+    with 3 s of silence between two takes: windows with and without speech, and a tail."""
+    y, sr = soundfile.read(FIXTURES / "speech_22050.wav", dtype="float32")
+    left = np.concatenate([y, np.zeros(3 * sr, np.float32), y[::-1]])
+    channels = np.stack([left, 0.25 * np.roll(left, 700)])  # (channels, n) as librosa
+    path = tmp_path / "stereo.wav"
+    soundfile.write(path, channels.T, sr, subtype="FLOAT")
+    return path
+
+
+def listen_windows(path):
+    """`emoclass listen` given the file's samples as raw interleaved f32le on standard input."""
+    y, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    done = subprocess.run([str(emoclass_binary()), "listen", "--format", "jsonl", "--show-silence", "--rate", str(sr),
+                           "--channels", str(y.shape[1]), "--sample-format", "f32le", "-"],
+                          input=np.ascontiguousarray(y).tobytes(), capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_every_way_in_gives_the_same_windows(model, cli, server, tmp_path):
+    # One analysis stream behind every door: the same recording as a file (the tool), as an HTTP
+    # body (a real `emoclass serve`), as bytes and as a numpy array (this package) and as raw PCM
+    # on `emoclass listen`'s standard input gives the same windows, number for number.
+    ravdess = SOURCE_DIR / "tests/fixtures/containers/source.flac"  # 16 kHz mono FLAC, one window
+    for path, windows in [(stereo_speech(tmp_path), 6), (ravdess, 1)]:
+        results, errors, _ = cli(path)
+        assert not errors and len(results) == 1
+        expected = results[0]
+        assert expected["speech"] and len(expected["segments"]) >= windows
+        if windows > 1:
+            assert expected["voiced_windows"] < expected["windows"], "the silence should give skipped windows"
+        request = urllib.request.Request(server + "/v1/classify?segments=1", data=path.read_bytes(), method="POST")
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            from_http = json.loads(answer.read())
+        y, sr = soundfile.read(path, dtype="float32", always_2d=True)
+        from_array = model.analyze(y.T, sr=sr)
+        assert model.analyze(path) == expected
+        assert from_http["file"] == "<body>" and without_file(from_http) == without_file(expected)
+        assert without_file(model.analyze(path.read_bytes())) == without_file(expected)
+        assert without_file(from_array) == without_file(expected)
+        assert listen_windows(path) == expected["segments"]
+
+
 def test_threads_give_identical_results(model):
     clips = FIXTURE_CLIPS * 4
     sequential = [model.analyze(c) for c in clips]
@@ -158,6 +206,7 @@ def test_empty_array_raises_what_the_tool_says_of_an_empty_wav(model, cli, tmp_p
     (np.zeros(16000, np.int16), 16000, "<array>: expected floating-point samples, got dtype int16"),
     (np.zeros((2, 2, 8000), np.float32), 16000, r"<array>: expected shape \(n,\) or \(channels, n\)"),
     (np.zeros((16000, 2), np.float32), 16000, "has more channels than samples.*data.T"),
+    (np.zeros((0, 16000), np.float32), 16000, "<array>: no audio channels"),
     (np.zeros(16000, np.float32), 0, "<array>: sr must be a positive integer"),
     (np.zeros(16000, np.float32), 16000.5, "<array>: sr must be a positive integer"),
 ])

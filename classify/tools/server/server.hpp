@@ -22,7 +22,7 @@ struct ServerOptions {
                                                       // (busy -> 503 at once); < 0: = workers
     double request_timeout_s = 30;                    // whole request (headers and body), from
                                                       // the connection's accept; also per write
-    // Limits like nginx's, enforced before a request reaches a handler (classify/http_listener.hpp).
+    // Limits like nginx's, enforced before a request reaches a handler (classify/tools/server/http_listener.hpp).
     std::size_t max_request_line_bytes = 8192;        // longer: 414
     std::size_t max_header_bytes = 32768;             // request line + headers; larger: 431
     int max_header_count = 100;                       // more header lines: 431

@@ -1,4 +1,4 @@
-#include "classify/http_listener.hpp"
+#include "classify/tools/server/http_listener.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "classify/server.hpp"
+#include "classify/tools/server/server.hpp"
 
 #include <httplib.h>
 #include <netdb.h>
@@ -21,10 +21,9 @@
 
 #include "classify/analyzer.hpp"
 #include "classify/explain.hpp"
-#include "classify/http_listener.hpp"
+#include "classify/tools/server/http_listener.hpp"
 #include "classify/result_format.hpp"
-#include "classify/web_assets.hpp"
-#include "spectro/audio_reader.hpp"
+#include "classify/tools/server/web_assets.hpp"
 #include "spectro/error.hpp"
 
 namespace classify {
@@ -200,7 +199,7 @@ struct Server::Impl {
         openapi_json = openapi_description(bundle);
         configure();
         // Connections, header limits, deadlines and the body budget are the listener's
-        // (classify/http_listener.hpp); httplib routes the requests it hands over.
+        // (classify/tools/server/http_listener.hpp); httplib routes the requests it hands over.
         HttpLimits limits;
         limits.request_timeout_s = options.request_timeout_s;
         limits.max_request_line_bytes = options.max_request_line_bytes;
@@ -440,14 +439,11 @@ struct Server::Impl {
         Result result;
         std::vector<unsigned char> figure;
         try {
-            result = lease.get()->analyze_bytes(audio.data(), audio.size(), name);
-            if (answer == Answer::Figure) {
-                // The whole clip's spectrogram for the figure (the analysis streams it instead).
-                auto reader = spectro::AudioReader::open_memory(audio.data(), audio.size(), name);
-                spectro::AudioInfo info;
-                const auto mel = spectro::mel_from_reader(reader, bundle.spectro, &info);
-                figure = explain_png(bundle, result, mel, info.duration_s, name);
-            }
+            // The figure's spectrogram is the one the analysis computed: the body is decoded once.
+            spectro::MelMatrix mel;
+            result = lease.get()->analyze_bytes(audio.data(), audio.size(), name,
+                                                answer == Answer::Figure ? &mel : nullptr);
+            if (answer == Answer::Figure) figure = explain_png(bundle, result, mel, result.duration_s, name);
         } catch (const emoclass::Error& e) {
             if (from_form_field)
                 send_error(res, 400, "the form has no file part, and its field '" + name + "' is not audio (" + e.reason() +
