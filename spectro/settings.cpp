@@ -117,6 +117,7 @@ std::vector<std::string> names(const std::pair<Enum, const char*> (&table)[N]) {
     return out;
 }
 
+// What each enum is called in an error message.
 constexpr char kResampleQuality[] = "resample quality", kMelScale[] = "mel scale", kMelNorm[] = "mel norm",
                kPadMode[] = "pad mode", kClipPolicy[] = "clip policy", kColormap[] = "colormap";
 
@@ -141,13 +142,13 @@ std::string to_string(PadMode v) { return enum_name(v, kPadModes); }
 std::string to_string(ClipPolicy v) { return enum_name(v, kClipPolicies); }
 std::string to_string(Colormap v) { return enum_name(v, kColormaps); }
 std::string to_string(ResampleQuality v) { return enum_name(v, kQualities); }
-MelScale parse_mel_scale(const std::string& s) { return parse_enum(s, kMelScales, "mel scale"); }
-MelNorm parse_mel_norm(const std::string& s) { return parse_enum(s, kMelNorms, "mel norm"); }
-PadMode parse_pad_mode(const std::string& s) { return parse_enum(s, kPadModes, "pad mode"); }
-ClipPolicy parse_clip_policy(const std::string& s) { return parse_enum(s, kClipPolicies, "clip policy"); }
-Colormap parse_colormap(const std::string& s) { return parse_enum(s, kColormaps, "colormap"); }
+MelScale parse_mel_scale(const std::string& s) { return parse_enum(s, kMelScales, kMelScale); }
+MelNorm parse_mel_norm(const std::string& s) { return parse_enum(s, kMelNorms, kMelNorm); }
+PadMode parse_pad_mode(const std::string& s) { return parse_enum(s, kPadModes, kPadMode); }
+ClipPolicy parse_clip_policy(const std::string& s) { return parse_enum(s, kClipPolicies, kClipPolicy); }
+Colormap parse_colormap(const std::string& s) { return parse_enum(s, kColormaps, kColormap); }
 ResampleQuality parse_resample_quality(const std::string& s) {
-    return parse_enum(s, kQualities, "resample quality");
+    return parse_enum(s, kQualities, kResampleQuality);
 }
 
 const std::vector<SettingField>& setting_fields() {

@@ -1,7 +1,7 @@
 // The scripts' formats module (scripts/emoclass_train/formats.py) against the C++ definitions it
 // restates: spectro.json's defaults and names (spectro::setting_fields), model.json's window
 // defaults and bytes (classify::bundle_json), the dataset manifest's columns
-// (spectro::dataset_manifest_header). A default changed on one side only fails here.
+// (spectro::dataset_manifest_header, read_manifest). A default changed on one side only fails here.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +28,10 @@ manifest["training_data"] = formats.training_data(
     [{"split": s, "corpus": c, "speaker": p} for s, c, p in
      [("val", "b", "7"), ("train", "b", "2"), ("train", "a", "9"), ("test", "a", "5"), ("train", "a", "1")]])
 formats.write_json(folder / "model.json", manifest)
+row = {"source": "in/a, b.wav", "path": "a, b.wav", "corpus": "mine", "speaker": "s1", "label": "angry",
+       "split": "val", "image": "val/angry/mine_a.png"}
+formats.write_manifest(folder / "dataset.csv", [row])
+formats.write_manifest(folder / "corpus.csv", [row], formats.CORPUS_MANIFEST_COLUMNS)
 print(json.dumps({"spectro_defaults": formats.SPECTRO_DEFAULTS, "choices": formats.SPECTRO_CHOICES,
                   "window": formats.WINDOW, "manifest_columns": formats.MANIFEST_COLUMNS, "splits": formats.SPLITS}))
 )";
@@ -35,6 +39,7 @@ print(json.dumps({"spectro_defaults": formats.SPECTRO_DEFAULTS, "choices": forma
 struct PythonFormats {
     json definitions;
     std::string model_json;  // the model.json formats.write_json wrote
+    spectro::Manifest dataset_manifest, corpus_manifest;  // what formats.write_manifest wrote, read here
 };
 
 PythonFormats python_formats(const spectro::SpectroSettings& spectro) {
@@ -44,7 +49,9 @@ PythonFormats python_formats(const spectro::SpectroSettings& spectro) {
     auto r = run("PYTHONPATH=" EMOCLASS_SOURCE_DIR "/scripts " + std::string(PYTHON3_BIN) + " " + (tmp / "dump.py") +
                  " " + tmp.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return {json::parse(r.out), read_bytes(tmp / "model.json")};
+    const spectro::LabelMapping mapping;
+    return {json::parse(r.out), read_bytes(tmp / "model.json"), spectro::read_manifest(tmp / "dataset.csv", mapping),
+            spectro::read_manifest(tmp / "corpus.csv", mapping)};
 }
 
 TEST(PythonFormats, SpectroDefaultsAndNamesEqualTheSettingsTable) {
@@ -79,6 +86,23 @@ TEST(PythonFormats, ManifestColumnsAndSplitsAreSpectroDumps) {
     for (const auto& column : py["manifest_columns"]) header += (header.empty() ? "" : ",") + column.get<std::string>();
     EXPECT_EQ(header + "\n", spectro::dataset_manifest_header());
     EXPECT_EQ(py["splits"], (json{"train", "val", "test"}));
+}
+
+TEST(PythonFormats, ManifestsThePythonWriterWritesAreReadHere) {
+    const auto py = python_formats(spectro::SpectroSettings{});
+    ASSERT_TRUE(py.dataset_manifest.is_dataset);
+    ASSERT_EQ(py.dataset_manifest.entries.size(), 1u);
+    EXPECT_TRUE(py.dataset_manifest.errors.empty());
+    const auto& d = py.dataset_manifest.entries[0];
+    EXPECT_EQ(d.file.path, "in/a, b.wav");
+    EXPECT_EQ(d.split, "val");
+    EXPECT_EQ(d.file.label, "angry");
+    ASSERT_FALSE(py.corpus_manifest.is_dataset);
+    ASSERT_EQ(py.corpus_manifest.entries.size(), 1u);
+    const auto& c = py.corpus_manifest.entries[0];
+    EXPECT_EQ(fs::path(c.file.path).filename().string(), "a, b.wav");
+    EXPECT_EQ(c.file.corpus, "mine");
+    EXPECT_EQ(c.file.speaker, "s1");
 }
 
 }  // namespace
