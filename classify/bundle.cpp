@@ -198,6 +198,36 @@ ModelBundle parse_checked(const std::string& text, const std::string& dir, const
 
 }  // namespace
 
+nlohmann::ordered_json bundle_json(const ModelBundle& b) {
+    nlohmann::ordered_json j;
+    j["format"] = "emoclass-model";
+    j["format_version"] = 1;
+    j["name"] = b.name;
+    j["labels"] = b.labels;
+    j["output"] = b.outputs_probabilities ? "probabilities" : "logits";
+    j["input"] = {{"channels", b.input.channels},
+                  {"height", b.input.height},
+                  {"width", b.input.width},
+                  {"color", spectro::to_string(b.input.color)},
+                  {"channel_order", b.input.bgr ? "BGR" : "RGB"},
+                  {"scale", b.input.scale},
+                  {"mean", b.input.mean},
+                  {"std", b.input.std}};
+    j["spectro"] = nlohmann::ordered_json::parse(b.spectro.to_json());  // spectro.json's own (sorted) order
+    j["window"] = {{"hop_s", b.window.hop_s}, {"min_voiced_fraction", b.window.min_voiced_fraction}};
+    if (!b.training_data.empty()) {
+        auto& td = j["training_data"];
+        for (const char* split : {"train", "val", "test"}) {  // the order the splits are made in
+            auto it = b.training_data.splits.find(split);
+            if (it == b.training_data.splits.end()) continue;
+            td[split] = nlohmann::ordered_json::object();
+            for (const auto& [corpus, speakers] : it->second)
+                td[split][corpus] = std::vector<std::string>(speakers.begin(), speakers.end());
+        }
+    }
+    return j;
+}
+
 ModelBundle load_bundle(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir, "model bundle directory not found");

@@ -2,6 +2,7 @@
 // ModelBundle: a model folder = model.onnx + model.json (docs/formats.md). Loading validates
 // everything the rest of the code relies on, so a bad bundle fails once, clearly, at start-up.
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ struct InputRecipe {
     std::vector<double> mean{0.0}, std{1.0};  // one per channel
 };
 
+// The long-audio defaults a model.json without `window` gets. scripts/emoclass_train/formats.py
+// writes the same values (tests/test_formats_python.cpp holds the two to each other).
 struct WindowPolicy {
     double hop_s = 1.0;                // hop between windows on long audio
     double min_voiced_fraction = 0.1;  // a window needs this share of voiced frames
@@ -50,6 +53,11 @@ struct ModelBundle {
 // spectrogram settings) and checks DIR/model.onnx exists. Throws emoclass::Error naming the file.
 ModelBundle load_bundle(const std::string& dir);
 ModelBundle parse_bundle_json(const std::string& text, const std::string& dir);
+// model.json of `b`, keys in docs/formats.md's order (format, format_version, name, labels,
+// output, input, spectro, window, then training_data when recorded): the one writer, beside the
+// one reader; parse_bundle_json(bundle_json(b).dump(2), b.dir) gives `b` back. The server's
+// GET /v1/model describes the model with it.
+nlohmann::ordered_json bundle_json(const ModelBundle& b);
 
 // The shipped default: $EMOCLASS_MODEL, else models/default next to the build tree or the
 // installed share/emoclass/models/default. `exe_path` is /proc/self/exe's target.

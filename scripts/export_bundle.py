@@ -33,8 +33,9 @@ import onnx
 import torch
 
 from emoclass_train import Error
-from emoclass_train.bundle import model_json, training_data, write_json
-from emoclass_train.dataset import colormap_lut, read_manifest, read_manifest_file, read_spectro
+from emoclass_train.dataset import colormap_lut
+from emoclass_train.formats import (model_json, read_manifest, read_manifest_file, read_model_json, read_spectro,
+                                    spectro_with_defaults, training_data, write_json)
 from emoclass_train.model import CKPT_FORMAT, build_model
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -67,8 +68,9 @@ def record_training_data_only(args):
     json_path = args.models_dir / args.name / "model.json"
     if not json_path.is_file():
         fail(f"{json_path}: missing (--training-data-only updates an existing bundle)")
-    manifest = json.loads(json_path.read_text())
-    manifest["training_data"] = training_data(read_split_manifest(args.manifest))
+    record = training_data(read_split_manifest(args.manifest))
+    manifest = read_model_json(json_path)
+    manifest["training_data"] = record
     write_json(json_path, manifest)
     counts = ", ".join(f"{split} {sum(map(len, c.values()))} speakers"
                        for split, c in manifest["training_data"].items())
@@ -109,10 +111,10 @@ def main():
         fail(f"{args.checkpoint}: not a train.py checkpoint")
     arch, labels, image = ck["arch"], ck["labels"], ck["image"]
     spectro = read_spectro(args.dataset)
-    sp_img = spectro.get("image", {})
-    colormap = sp_img.get("colormap", "gray")
-    if (spectro.get("n_mels"), sp_img.get("frames")) != (image["height"], image["width"]) or colormap != image["colormap"]:
-        fail(f"{args.dataset / 'spectro.json'} renders {sp_img.get('frames')}x{spectro.get('n_mels')} {colormap} images, "
+    settings = spectro_with_defaults(spectro)
+    frames, n_mels, colormap = settings["image"]["frames"], settings["n_mels"], settings["image"]["colormap"]
+    if (n_mels, frames) != (image["height"], image["width"]) or colormap != image["colormap"]:
+        fail(f"{args.dataset / 'spectro.json'} renders {frames}x{n_mels} {colormap} images, "
              f"the checkpoint was trained on {image['width']}x{image['height']} {image['colormap']}")
     if ck.get("spectro") not in (None, spectro):
         print("warning: the dataset's spectro.json differs from the one stored in the checkpoint; using the dataset's")

@@ -19,7 +19,6 @@ acting style, which is what a user's own recordings are. VIEW gets:
 No image is copied or recomputed.
 """
 import argparse
-import csv
 import os
 import pathlib
 import shutil
@@ -27,7 +26,7 @@ import sys
 from collections import Counter
 
 from emoclass_train import Error
-from emoclass_train.dataset import SPLITS, read_manifest_file
+from emoclass_train.formats import SPLITS, read_manifest_file, write_manifest
 
 
 def fail(msg):
@@ -79,12 +78,7 @@ def main(argv=None):
                 fail(f"{link}: exists and is not a link; choose an empty --out")
             link.unlink()
         os.symlink(src / split, link)
-    tmp = args.out / "manifest.csv.tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(view)
-    os.replace(tmp, args.out / "manifest.csv")
+    write_manifest(args.out / "manifest.csv", view, fields)
 
     counts = Counter((r["split"], r["corpus"]) for r in view)
     for split in SPLITS:

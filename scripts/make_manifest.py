@@ -25,8 +25,7 @@ import shutil
 import sys
 
 from emoclass_train import Error
-from emoclass_train.bundle import model_json, write_json
-from emoclass_train.dataset import check_spectro
+from emoclass_train.formats import check_spectro, model_json, spectro_with_defaults, write_json
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad")
 
@@ -188,7 +187,8 @@ def make_manifest(args):
           f"input {channels}x{height}x{width} {colormap}, output {output}")
     if extra:
         print(f"note: labels outside emoclass's six emotions: {', '.join(extra)}")
-    frames, n_mels = spectro["image"].get("frames", 128), spectro.get("n_mels", 128)
+    settings = spectro_with_defaults(spectro)
+    frames, n_mels = settings["image"]["frames"], settings["n_mels"]
     if frames != n_mels:
         print(f"warning: spectrogram images are {frames}x{n_mels} (frames x mels), not square: emoclass resizes "
               f"the whole image to {width}x{height}, while ultralytics' classify transforms resize the short side "

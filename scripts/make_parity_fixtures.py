@@ -49,6 +49,8 @@ import wave
 
 import numpy as np
 
+from emoclass_train.formats import SPECTRO_DEFAULTS
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "parity"
 
@@ -59,13 +61,11 @@ ESPEAK_ARGS = ["-v", "en-us", "-s", "190"]
 CLIP_SECONDS = 3.0  # the sentence ends at about 2.97 s at this speed
 AUDIO_FILES = {"speech_16k.wav": 16000, "speech_22050.wav": 22050, "speech_8k.wav": 8000}
 
-# The project's defaults (spectro/settings.hpp, docs/formats.md); fmax None = sample_rate / 2.
-DEFAULTS = {
-    "sample_rate": 16000, "n_fft": 1024, "hop_length": 320, "win_length": None, "n_mels": 128,
-    "fmin": 0.0, "fmax": None, "mel_scale": "slaney", "mel_norm": "slaney", "center": True,
-    "pad_mode": "constant", "power": 2.0, "top_db": 80.0,
-}
-SETTING_KEYS = list(DEFAULTS)
+# The settings a reference depends on, at the project's defaults; None = derived from another
+# setting (win_length = n_fft, fmax = sample_rate / 2).
+SETTING_KEYS = ["sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "mel_scale",
+                "mel_norm", "center", "pad_mode", "power", "top_db"]
+DEFAULTS = dict({k: SPECTRO_DEFAULTS[k] for k in SETTING_KEYS}, win_length=None, fmax=None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ tiny_bundle/       a complete emoclass bundle: a very narrow YOLOv8-cls-style ne
                    layer types as the real models: Conv-BN-SiLU, C2f with Split, Classify with
                    softmax) on a 1x128x128 gray input, 6 labels, random fixed-seed weights with
                    randomised BatchNorm statistics (so a runtime that drops or mis-folds BN is
-                   caught); model.json with docs/formats.md's default spectro settings; three
+                   caught); model.json with the default spectro settings (resampler sinc_medium); three
                    structured 128x128 gray PNGs ref_0..2.png and reference.json holding
                    PyTorch's probabilities for them (input = pixel / 255).
 ultralytics_like/  model.onnx shaped like `yolo export format=onnx opset=12` of a yolov8-cls
@@ -18,7 +18,6 @@ Both are checked here against OpenCV DNN (max abs difference printed, must be <=
 Seeds are fixed, so a rerun reproduces the same bytes on the same torch/onnx/OpenCV versions.
 """
 import hashlib
-import json
 import pathlib
 import sys
 
@@ -27,8 +26,8 @@ import numpy as np
 import onnx
 import torch
 
-from emoclass_train.bundle import model_json
 from emoclass_train.dataset import colormap_lut
+from emoclass_train.formats import default_spectro, model_json, write_json
 from emoclass_train.model import YOLOv8Cls
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -36,25 +35,9 @@ FIXTURES = REPO / "tests" / "fixtures"
 LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad"]
 TOLERANCE = 1e-5
 
-# docs/formats.md's spectro.json (the defaults spectro-dump writes), in its key order.
-DEFAULT_SPECTRO = {
-    "format_version": 1,
-    "sample_rate": 16000,
-    "resample_quality": "sinc_medium",
-    "n_fft": 1024,
-    "hop_length": 320,
-    "win_length": 1024,
-    "n_mels": 128,
-    "fmin": 0.0,
-    "fmax": 8000.0,
-    "mel_scale": "slaney",
-    "mel_norm": "slaney",
-    "center": True,
-    "pad_mode": "constant",
-    "power": 2.0,
-    "top_db": 80.0,
-    "image": {"frames": 128, "clip_policy": "center", "colormap": "gray"},
-}
+# The defaults spectro-dump writes, but for the resampler: the fixtures were made when it was
+# sinc_medium, and their reference numbers are kept.
+FIXTURE_SPECTRO = default_spectro(resample_quality="sinc_medium")
 
 # Tiny backbone with the real model's layer types: stride-2 Conv, C2f (with Split), twice.
 TINY_BACKBONE = (
@@ -146,10 +129,6 @@ def probabilities(model, x):
         return model(torch.from_numpy(x)).numpy()
 
 
-def write_json(path, obj):
-    path.write_text(json.dumps(obj, indent=2) + "\n")
-
-
 def tiny_bundle():
     out = FIXTURES / "tiny_bundle"
     out.mkdir(parents=True, exist_ok=True)
@@ -160,7 +139,7 @@ def tiny_bundle():
     model = randomize(YOLOv8Cls(1, len(LABELS), scale=(1.0, 1.0, 1024), backbone=TINY_BACKBONE,
                                 head_channels=32), 7, calib)
     export(model, (1, 1, 128, 128), out / "model.onnx")
-    write_json(out / "model.json", model_json("tiny-test-bundle", LABELS, 1, 128, 128, "gray", DEFAULT_SPECTRO))
+    write_json(out / "model.json", model_json("tiny-test-bundle", LABELS, 1, 128, 128, "gray", FIXTURE_SPECTRO))
     inputs, outputs, entries = [], [], []
     for i, img in enumerate(refs):
         cv2.imwrite(str(out / f"ref_{i}.png"), img)
@@ -215,8 +194,8 @@ def ultralytics_like():
         p = m.metadata_props.add()
         p.key, p.value = k, v
     onnx.save(m, str(path))
-    spectro = json.loads(json.dumps(DEFAULT_SPECTRO))
-    spectro["image"]["colormap"] = "viridis"  # 128x128 viridis images, resized to 64x64 for the model
+    # 128x128 viridis images, resized to 64x64 for the model.
+    spectro = default_spectro(resample_quality="sinc_medium", image={"colormap": "viridis"})
     write_json(out / "spectro.json", spectro)
 
     cv2.imwrite(str(out / "ref_0.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

@@ -23,7 +23,6 @@ The degraded copies keep the corpus file names, so eval reads the labels from th
 Use --split val when a result is to guide a choice: the test split is for reporting only.
 """
 import argparse
-import csv
 import json
 import pathlib
 import shutil
@@ -35,7 +34,7 @@ import numpy as np
 import soundfile as sf
 
 from emoclass_train import Error
-from emoclass_train.dataset import read_manifest_file
+from emoclass_train.formats import CORPUS_MANIFEST_COLUMNS, read_manifest_file, write_manifest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CONDITIONS = ("clean", "noise20", "noise10", "reverb", "telephone")
@@ -143,11 +142,8 @@ def make_conditions(conds, rows, out):
     manifests = {}
     for cond, folder in folders.items():
         manifests[cond] = folder / "manifest.csv"
-        with open(manifests[cond], "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["path", "label", "speaker", "corpus"])
-            for r in rows:
-                w.writerow([f"{r['corpus']}/{pathlib.Path(r['source']).stem}.wav", r["label"], r["speaker"], r["corpus"]])
+        write_manifest(manifests[cond], [dict(r, path=f"{r['corpus']}/{pathlib.Path(r['source']).stem}.wav")
+                                         for r in rows], CORPUS_MANIFEST_COLUMNS)
     return manifests
 
 

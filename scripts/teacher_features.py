@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from emoclass_train import Error
-from emoclass_train.dataset import read_manifest_file
+from emoclass_train.formats import read_manifest_file
 from emoclass_train.metrics import macro_f1
 
 CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad"]

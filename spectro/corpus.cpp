@@ -178,6 +178,25 @@ bool is_manifest_path(const std::string& path) {
     return lower(fs::path(path).extension().string()) == ".csv" && fs::is_regular_file(path, ec);
 }
 
+namespace {
+// The dataset manifest's columns, in the order spectro-dump writes them.
+const char* const kDatasetColumns[] = {"source", "corpus", "speaker", "label", "split", "image"};
+
+std::string dataset_columns() {
+    std::string line;
+    for (const char* column : kDatasetColumns) line += (line.empty() ? "" : ",") + std::string(column);
+    return line;
+}
+}  // namespace
+
+std::string dataset_manifest_header() { return dataset_columns() + "\n"; }
+
+std::string dataset_manifest_row(const LabeledFile& file, const std::string& split, const std::string& image) {
+    // In kDatasetColumns' order.
+    return csv_field(file.path) + "," + csv_field(file.corpus) + "," + csv_field(file.speaker) + "," +
+           csv_field(file.label) + "," + csv_field(split) + "," + csv_field(image) + "\n";
+}
+
 Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping) {
     const CsvTable table = read_csv(csv_path);
     Manifest out;
@@ -186,8 +205,8 @@ Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping)
     const auto label = col("label"), speaker = col("speaker"), corpus = col("corpus");
     out.is_dataset = source && split && !path;
     if (!out.is_dataset && !(path && label && speaker))
-        throw emoclass::Error(csv_path, "needs the columns path,label,speaker[,corpus] (a corpus manifest) or "
-                              "source,corpus,speaker,label,split,image (spectro-dump's manifest.csv)");
+        throw emoclass::Error(csv_path, "needs the columns path,label,speaker[,corpus] (a corpus manifest) or " +
+                                            dataset_columns() + " (spectro-dump's manifest.csv)");
     if (out.is_dataset && !(corpus && speaker && label))
         throw emoclass::Error(csv_path, "a dataset manifest needs the columns source,corpus,speaker,label,split");
     const fs::path base = fs::path(csv_path).parent_path();

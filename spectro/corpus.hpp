@@ -69,6 +69,12 @@ struct Manifest {
 // a bad row is reported in `errors`, not thrown.
 Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping);
 
+// spectro-dump's dataset manifest.csv, as read_manifest reads it back: its header line
+// (source,corpus,speaker,label,split,image) and one row (`image` relative to the dataset folder),
+// each field quoted as RFC 4180 needs. scripts/emoclass_train/formats.py names the same columns.
+std::string dataset_manifest_header();
+std::string dataset_manifest_row(const LabeledFile& file, const std::string& split, const std::string& image);
+
 // A regular file named *.csv: `--dataset` and `eval` read such an input as a manifest.
 bool is_manifest_path(const std::string& path);
 

@@ -1,5 +1,6 @@
 #include "spectro/settings.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -73,12 +74,63 @@ void read_key(const json& obj, const char* key, T& out, const std::string& subje
     }
 }
 
-void reject_unknown(const json& obj, std::initializer_list<const char*> known, const std::string& subject,
+void reject_unknown(const json& obj, const std::vector<std::string>& known, const std::string& subject,
                     const std::string& where) {
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-        bool ok = false;
-        for (const char* k : known) ok = ok || it.key() == k;
-        if (!ok) throw emoclass::Error(subject, "unknown key '" + where + it.key() + "'");
+    for (auto it = obj.begin(); it != obj.end(); ++it)
+        if (std::find(known.begin(), known.end(), it.key()) == known.end())
+            throw emoclass::Error(subject, "unknown key '" + where + it.key() + "'");
+}
+
+// The member a field names, in SpectroSettings or in its ImageRecipe.
+template <typename Class, typename T>
+T& member(SpectroSettings& s, T Class::*m) {
+    if constexpr (std::is_same_v<Class, ImageRecipe>) return s.image.*m;
+    else return s.*m;
+}
+template <typename Class, typename T>
+const T& member(const SpectroSettings& s, T Class::*m) {
+    if constexpr (std::is_same_v<Class, ImageRecipe>) return s.image.*m;
+    else return s.*m;
+}
+
+// Accessors of a number or flag member.
+template <auto Member>
+SettingValue get_value(const SpectroSettings& s) { return member(s, Member); }
+template <auto Member>
+void set_value(SpectroSettings& s, const SettingValue& v) {
+    auto& m = member(s, Member);
+    m = std::get<std::decay_t<decltype(m)>>(v);
+}
+
+// Accessors of an enum member, by its name in `Table`.
+template <auto Member, auto& Table>
+SettingValue get_name(const SpectroSettings& s) { return enum_name(member(s, Member), Table); }
+template <auto Member, auto& Table, const char* What>
+void set_name(SpectroSettings& s, const SettingValue& v) {
+    member(s, Member) = parse_enum(std::get<std::string>(v), Table, What);
+}
+
+template <typename Enum, size_t N>
+std::vector<std::string> names(const std::pair<Enum, const char*> (&table)[N]) {
+    std::vector<std::string> out;
+    for (const auto& entry : table) out.push_back(entry.second);
+    return out;
+}
+
+// What each enum is called in an error message.
+constexpr char kResampleQuality[] = "resample quality", kMelScale[] = "mel scale", kMelNorm[] = "mel norm",
+               kPadMode[] = "pad mode", kClipPolicy[] = "clip policy", kColormap[] = "colormap";
+
+// Reads the field's key of `obj` (typed as its value) into `s`; names are parsed, and a name
+// outside the choices is an error of `subject`.
+void read_field(const json& obj, const SettingField& f, SpectroSettings& s, const std::string& subject) {
+    if (!obj.contains(f.key)) return;
+    SettingValue v = f.get(s);
+    std::visit([&](auto& typed) { read_key(obj, f.key, typed, subject); }, v);
+    try {
+        f.set(s, v);
+    } catch (const emoclass::Error& e) {
+        throw emoclass::Error(subject, e.reason());
     }
 }
 
@@ -90,13 +142,50 @@ std::string to_string(PadMode v) { return enum_name(v, kPadModes); }
 std::string to_string(ClipPolicy v) { return enum_name(v, kClipPolicies); }
 std::string to_string(Colormap v) { return enum_name(v, kColormaps); }
 std::string to_string(ResampleQuality v) { return enum_name(v, kQualities); }
-MelScale parse_mel_scale(const std::string& s) { return parse_enum(s, kMelScales, "mel scale"); }
-MelNorm parse_mel_norm(const std::string& s) { return parse_enum(s, kMelNorms, "mel norm"); }
-PadMode parse_pad_mode(const std::string& s) { return parse_enum(s, kPadModes, "pad mode"); }
-ClipPolicy parse_clip_policy(const std::string& s) { return parse_enum(s, kClipPolicies, "clip policy"); }
-Colormap parse_colormap(const std::string& s) { return parse_enum(s, kColormaps, "colormap"); }
+MelScale parse_mel_scale(const std::string& s) { return parse_enum(s, kMelScales, kMelScale); }
+MelNorm parse_mel_norm(const std::string& s) { return parse_enum(s, kMelNorms, kMelNorm); }
+PadMode parse_pad_mode(const std::string& s) { return parse_enum(s, kPadModes, kPadMode); }
+ClipPolicy parse_clip_policy(const std::string& s) { return parse_enum(s, kClipPolicies, kClipPolicy); }
+Colormap parse_colormap(const std::string& s) { return parse_enum(s, kColormaps, kColormap); }
 ResampleQuality parse_resample_quality(const std::string& s) {
-    return parse_enum(s, kQualities, "resample quality");
+    return parse_enum(s, kQualities, kResampleQuality);
+}
+
+const std::vector<SettingField>& setting_fields() {
+    using S = SpectroSettings;
+    using I = ImageRecipe;
+    static const std::vector<SettingField> fields = {
+        {"sample_rate", false, "target rate, Hz", nullptr, {}, get_value<&S::sample_rate>, set_value<&S::sample_rate>},
+        {"resample_quality", false,
+         "soxr_hq (librosa.load's) | sinc_best|sinc_medium|sinc_fastest|linear (libsamplerate)", nullptr,
+         names(kQualities), get_name<&S::resample_quality, kQualities>,
+         set_name<&S::resample_quality, kQualities, kResampleQuality>},
+        {"n_fft", false, "FFT size (any length)", nullptr, {}, get_value<&S::n_fft>, set_value<&S::n_fft>},
+        {"hop_length", false, "hop, samples", nullptr, {}, get_value<&S::hop_length>, set_value<&S::hop_length>},
+        {"win_length", false, "window length <= n_fft", "n_fft", {}, get_value<&S::win_length>,
+         set_value<&S::win_length>},
+        {"n_mels", false, "mel bands", nullptr, {}, get_value<&S::n_mels>, set_value<&S::n_mels>},
+        {"fmin", false, "lowest mel edge, Hz", nullptr, {}, get_value<&S::fmin>, set_value<&S::fmin>},
+        {"fmax", false, "highest mel edge, Hz", "sample_rate / 2", {}, get_value<&S::fmax>, set_value<&S::fmax>},
+        {"mel_scale", false, "slaney|htk", nullptr, names(kMelScales), get_name<&S::mel_scale, kMelScales>,
+         set_name<&S::mel_scale, kMelScales, kMelScale>},
+        {"mel_norm", false, "slaney|none", nullptr, names(kMelNorms), get_name<&S::mel_norm, kMelNorms>,
+         set_name<&S::mel_norm, kMelNorms, kMelNorm>},
+        {"center", false, "pad n_fft/2 at both ends", nullptr, {}, get_value<&S::center>, set_value<&S::center>},
+        {"pad_mode", false, "constant|reflect", nullptr, names(kPadModes), get_name<&S::pad_mode, kPadModes>,
+         set_name<&S::pad_mode, kPadModes, kPadMode>},
+        {"power", false, "1 magnitude (amplitude_to_db) or 2 power (power_to_db)", nullptr, {}, get_value<&S::power>,
+         set_value<&S::power>},
+        {"top_db", false, "dynamic range kept below the max, dB", nullptr, {}, get_value<&S::top_db>,
+         set_value<&S::top_db>},
+        {"frames", true, "image width in frames; 0 = whole clip", nullptr, {}, get_value<&I::frames>,
+         set_value<&I::frames>},
+        {"clip_policy", true, "center|start|loudest: fitting a clip to --frames", nullptr, names(kClipPolicies),
+         get_name<&I::clip_policy, kClipPolicies>, set_name<&I::clip_policy, kClipPolicies, kClipPolicy>},
+        {"colormap", true, "gray (1 channel) | viridis | magma (RGB)", nullptr, names(kColormaps),
+         get_name<&I::colormap, kColormaps>, set_name<&I::colormap, kColormaps, kColormap>},
+    };
+    return fields;
 }
 
 void SpectroSettings::validate(const std::string& subject) const {
@@ -114,27 +203,38 @@ void SpectroSettings::validate(const std::string& subject) const {
     if (image.frames < 0 || image.frames > 100000) fail("image frames must be within 0..100000");
 }
 
+void SpectroSettings::resolve_derived_defaults() {
+    if (win_length <= 0) win_length = n_fft;
+    fmax = resolved_fmax();
+}
+
 std::string SpectroSettings::to_json(int indent) const {
+    SpectroSettings resolved = *this;
+    resolved.fmax = resolved_fmax();
     json j;
     j["format_version"] = 1;
-    j["sample_rate"] = sample_rate;
-    j["resample_quality"] = to_string(resample_quality);
-    j["n_fft"] = n_fft;
-    j["hop_length"] = hop_length;
-    j["win_length"] = win_length;
-    j["n_mels"] = n_mels;
-    j["fmin"] = fmin;
-    j["fmax"] = resolved_fmax();
-    j["mel_scale"] = to_string(mel_scale);
-    j["mel_norm"] = to_string(mel_norm);
-    j["center"] = center;
-    j["pad_mode"] = to_string(pad_mode);
-    j["power"] = power;
-    j["top_db"] = top_db;
-    j["image"] = {{"frames", image.frames},
-                  {"clip_policy", to_string(image.clip_policy)},
-                  {"colormap", to_string(image.colormap)}};
+    j["image"] = json::object();
+    for (const auto& f : setting_fields())
+        std::visit([&](const auto& v) { (f.image ? j["image"] : j)[f.key] = v; }, f.get(resolved));
     return j.dump(indent);
+}
+
+std::string SpectroSettings::describe() const {
+    SpectroSettings resolved = *this;
+    resolved.fmax = resolved_fmax();
+    std::string out;
+    for (const auto& f : setting_fields()) {
+        std::string value = std::visit(
+            [](const auto& v) -> std::string {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::string>) return v;
+                else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+                else return json(v).dump();
+            },
+            f.get(resolved));
+        out += (out.empty() ? "" : ", ") + f.path() + " " + value;
+    }
+    return out;
 }
 
 SpectroSettings SpectroSettings::from_json(const std::string& text, const std::string& subject) {
@@ -145,63 +245,29 @@ SpectroSettings SpectroSettings::from_json(const std::string& text, const std::s
         throw emoclass::Error(subject, std::string("not valid JSON (") + e.what() + ")");
     }
     if (!j.is_object()) throw emoclass::Error(subject, "spectrogram settings must be a JSON object");
-    reject_unknown(j,
-                   {"format_version", "sample_rate", "resample_quality", "n_fft", "hop_length", "win_length",
-                    "n_mels", "fmin", "fmax", "mel_scale", "mel_norm", "center", "pad_mode", "power", "top_db",
-                    "image"},
-                   subject, "");
+    std::vector<std::string> top_keys{"format_version", "image"}, image_keys;
+    for (const auto& f : setting_fields()) (f.image ? image_keys : top_keys).push_back(f.key);
+    reject_unknown(j, top_keys, subject, "");
     int version = 1;
     read_key(j, "format_version", version, subject);
     if (version != 1) throw emoclass::Error(subject, "unsupported spectro settings format_version " + std::to_string(version));
-    SpectroSettings s;
-    std::string text_value;
-    read_key(j, "sample_rate", s.sample_rate, subject);
-    read_key(j, "n_fft", s.n_fft, subject);
-    read_key(j, "hop_length", s.hop_length, subject);
-    s.win_length = s.n_fft;  // librosa: win_length defaults to n_fft
-    read_key(j, "win_length", s.win_length, subject);
-    read_key(j, "n_mels", s.n_mels, subject);
-    read_key(j, "fmin", s.fmin, subject);
-    if (j.contains("fmax") && j["fmax"].is_null()) {
-        s.fmax = 0;
-    } else {
-        read_key(j, "fmax", s.fmax, subject);
-    }
-    read_key(j, "center", s.center, subject);
-    read_key(j, "power", s.power, subject);
-    read_key(j, "top_db", s.top_db, subject);
-    auto read_enum = [&](const char* key, auto parse, auto& out) {
-        if (!j.contains(key)) return;
-        std::string v;
-        read_key(j, key, v, subject);
-        try {
-            out = parse(v);
-        } catch (const emoclass::Error& e) {
-            throw emoclass::Error(subject, e.reason());
-        }
-    };
-    read_enum("resample_quality", parse_resample_quality, s.resample_quality);
-    read_enum("mel_scale", parse_mel_scale, s.mel_scale);
-    read_enum("mel_norm", parse_mel_norm, s.mel_norm);
-    read_enum("pad_mode", parse_pad_mode, s.pad_mode);
+    const json* image = nullptr;
     if (j.contains("image")) {
-        const json& im = j["image"];
-        if (!im.is_object()) throw emoclass::Error(subject, "key 'image' must be an object");
-        reject_unknown(im, {"frames", "clip_policy", "colormap"}, subject, "image.");
-        read_key(im, "frames", s.image.frames, subject);
-        auto read_image_enum = [&](const char* key, auto parse, auto& out) {
-            if (!im.contains(key)) return;
-            std::string v;
-            read_key(im, key, v, subject);
-            try {
-                out = parse(v);
-            } catch (const emoclass::Error& e) {
-                throw emoclass::Error(subject, e.reason());
-            }
-        };
-        read_image_enum("clip_policy", parse_clip_policy, s.image.clip_policy);
-        read_image_enum("colormap", parse_colormap, s.image.colormap);
+        image = &j["image"];
+        if (!image->is_object()) throw emoclass::Error(subject, "key 'image' must be an object");
+        reject_unknown(*image, image_keys, subject, "image.");
     }
+    SpectroSettings s;
+    for (const auto& f : setting_fields()) {
+        if (f.image) {
+            if (image) read_field(*image, f, s, subject);
+        } else if (std::string(f.key) == "fmax" && j.contains("fmax") && j["fmax"].is_null()) {
+            s.fmax = 0;  // librosa's None
+        } else {
+            read_field(j, f, s, subject);
+        }
+    }
+    if (!j.contains("win_length")) s.win_length = s.n_fft;  // librosa: win_length defaults to n_fft
     s.validate(subject);
     return s;
 }

@@ -4,6 +4,8 @@
 // The defaults below are the only defaults in the project.
 #include <cstddef>
 #include <string>
+#include <variant>
+#include <vector>
 
 namespace spectro {
 
@@ -43,8 +45,14 @@ struct SpectroSettings {
     double resolved_fmax() const { return fmax > 0 ? fmax : sample_rate / 2.0; }
     // Throws emoclass::Error(subject, reason) on the first inconsistent value.
     void validate(const std::string& subject = "settings") const;
+    // What a setting left to its derived default means: win_length <= 0 becomes n_fft, fmax <= 0
+    // becomes sample_rate / 2 (written resolved, as spectro.json holds it).
+    void resolve_derived_defaults();
     // JSON text as in docs/formats.md (fmax always resolved).
     std::string to_json(int indent = 2) const;
+    // One line naming every setting and its value (fmax resolved), in setting_fields() order
+    // ("sample_rate 16000, resample_quality soxr_hq, ..., image.colormap gray").
+    std::string describe() const;
     // Parses and validates; every key is optional except that present keys must be well typed
     // and unknown keys are rejected (a typo must not silently fall back to a default).
     static SpectroSettings from_json(const std::string& text, const std::string& subject);
@@ -58,6 +66,27 @@ struct SpectroSettings {
     // first and last frames' centres are 2.54 s apart). 0 when frames == 0 (the whole clip).
     double window_seconds() const { return image.frames > 0 ? frames_seconds(std::size_t(image.frames)) : 0.0; }
 };
+
+// One setting as spectro.json names it. This table drives to_json, from_json, describe() and
+// the tools' command-line flags (spectro/tools/settings_flags.hpp), so a new setting is one row
+// here plus its member above; the defaults are the member initialisers of SpectroSettings.
+using SettingValue = std::variant<int, double, bool, std::string>;
+
+struct SettingField {
+    const char* key;                   // spectro.json key (inside "image" when `image`); flag --key-with-dashes
+    bool image;                        // a member of ImageRecipe, written in the "image" object
+    const char* help;                  // one line of --help
+    const char* derived_default;       // when the default follows another setting ("n_fft"), else nullptr
+    std::vector<std::string> choices;  // the names a text setting takes; empty for numbers and flags
+    SettingValue (*get)(const SpectroSettings&);
+    // Throws emoclass::Error("settings", ...) for a name outside `choices`.
+    void (*set)(SpectroSettings&, const SettingValue&);
+    // "image.frames" or "n_fft": the name in messages and describe().
+    std::string path() const { return image ? std::string("image.") + key : std::string(key); }
+};
+
+// Every setting, in --help order (spectro.json's keys are written sorted).
+const std::vector<SettingField>& setting_fields();
 
 std::string to_string(MelScale);
 std::string to_string(MelNorm);

@@ -93,6 +93,42 @@ TEST(Bundle, EveryBrokenManifestGivesOneClearError) {
 
 // The classifier hands OpenCV the SiLU-fused graph; MatchesPyTorchOnTheReferenceImages below
 // therefore checks the fused network against PyTorch.
+// bundle_json is the one model.json writer: it gives back what parse_bundle_json read, and the
+// shipped model.json (written by scripts/emoclass_train/formats.py) byte for byte.
+TEST(Bundle, JsonWriterRoundTripsThroughTheReader) {
+    const std::string shipped = EMOCLASS_SOURCE_DIR "/models/default";
+    const std::string text = read_bytes(shipped + "/model.json");
+    auto b = classify::parse_bundle_json(text, shipped);
+    ASSERT_FALSE(b.training_data.empty());
+    EXPECT_EQ(classify::bundle_json(b).dump(2) + "\n", text);
+
+    b.name = "changed";
+    b.labels = {"calm", "tense", "sad"};
+    b.outputs_probabilities = false;
+    b.input.channels = 3;
+    b.input.bgr = true;
+    b.input.color = spectro::Colormap::Viridis;
+    b.input.mean = {0.1, 0.2, 0.3};
+    b.input.std = {1.5, 2.5, 3.5};
+    b.spectro.image.colormap = spectro::Colormap::Viridis;
+    b.spectro.n_mels = 64;
+    b.window = {0.5, 0.25};
+    b.training_data.splits = {{"train", {{"mine", {"s1", "s2"}}}}, {"test", {{"mine", {"s3"}}}}};
+    const std::string written = classify::bundle_json(b).dump(2);
+    auto back = classify::parse_bundle_json(written, "dir");
+    EXPECT_EQ(classify::bundle_json(back).dump(2), written);
+    EXPECT_EQ(back.labels, b.labels);
+    EXPECT_FALSE(back.outputs_probabilities);
+    EXPECT_TRUE(back.input.bgr);
+    EXPECT_EQ(back.input.std, b.input.std);
+    EXPECT_EQ(back.spectro.to_json(), b.spectro.to_json());
+    EXPECT_EQ(back.window.hop_s, 0.5);
+    EXPECT_EQ(back.window.min_voiced_fraction, 0.25);
+    EXPECT_EQ(back.training_data.split_of("mine", "s3"), "test");
+    EXPECT_EQ(written.find("\"test\""), written.rfind("\"test\""));  // one test split, written after train
+    EXPECT_LT(written.find("\"train\""), written.find("\"test\""));
+}
+
 TEST(SiluFusion, EverySigmoidMulPairOfTheYoloGraphsIsFusedOnce) {
     for (const std::string& onnx_path : {kTiny + "/model.onnx", std::string(EMOCLASS_SOURCE_DIR "/models/default/model.onnx")}) {
         const std::string model = read_bytes(onnx_path);

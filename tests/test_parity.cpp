@@ -34,20 +34,10 @@ std::vector<Case> load_cases() {
         k.audio = c["audio"];
         k.kind = c["kind"];
         k.file = c["file"];
-        auto& s = k.settings;
-        s.sample_rate = c["sample_rate"];
-        s.n_fft = c["n_fft"];
-        s.hop_length = c["hop_length"];
-        s.win_length = c["win_length"];
-        s.n_mels = c["n_mels"];
-        s.fmin = c["fmin"];
-        s.fmax = c["fmax"];
-        s.mel_scale = spectro::parse_mel_scale(c["mel_scale"]);
-        s.mel_norm = spectro::parse_mel_norm(c["mel_norm"]);
-        s.center = c["center"];
-        s.pad_mode = spectro::parse_pad_mode(c["pad_mode"]);
-        s.power = c["power"];
-        s.top_db = c["top_db"];
+        // The rest of the case is spectrogram settings, read as any spectro.json is.
+        nlohmann::json settings = c;
+        for (const char* key : {"name", "audio", "kind", "file"}) settings.erase(key);
+        k.settings = spectro::SpectroSettings::from_json(settings.dump(), kDir + "cases.json (" + k.name + ")");
         cases.push_back(k);
     }
     return cases;

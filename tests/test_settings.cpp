@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "spectro/error.hpp"
 #include "spectro/settings.hpp"
 
@@ -68,4 +72,41 @@ TEST(Settings, WindowSecondsFollowsFramesAndHop) {
     EXPECT_DOUBLE_EQ(s.frames_seconds(50), 1.0);
     s.image.frames = 0;  // the whole clip: no fixed window
     EXPECT_EQ(s.window_seconds(), 0.0);
+}
+
+// The field table is the one definition of the keys: spectro.json holds exactly its keys.
+TEST(Settings, FieldTableNamesEveryJsonKeyOnce) {
+    auto j = nlohmann::json::parse(SpectroSettings().to_json());
+    std::set<std::string> written{"format_version"}, table{"format_version"};
+    for (const auto& [key, value] : j.items()) {
+        if (key == "image")
+            for (const auto& [image_key, v] : value.items()) written.insert("image." + image_key);
+        else
+            written.insert(key);
+    }
+    for (const auto& f : spectro::setting_fields()) EXPECT_TRUE(table.insert(f.path()).second) << f.path();
+    EXPECT_EQ(written, table);
+}
+
+TEST(Settings, FieldAccessorsRoundTripAndNamesAreChecked) {
+    SpectroSettings changed;
+    changed.mel_scale = spectro::MelScale::Htk;
+    changed.image.colormap = spectro::Colormap::Magma;
+    changed.n_mels = 40;
+    SpectroSettings copy;
+    for (const auto& f : spectro::setting_fields()) f.set(copy, f.get(changed));
+    EXPECT_EQ(copy.to_json(), changed.to_json());
+    for (const auto& f : spectro::setting_fields()) {
+        if (f.choices.empty()) continue;
+        EXPECT_EQ(std::count(f.choices.begin(), f.choices.end(), std::get<std::string>(f.get(changed))), 1) << f.path();
+        EXPECT_THROW(f.set(copy, std::string("no-such-name")), emoclass::Error) << f.path();
+    }
+}
+
+TEST(Settings, DescribeNamesEverySettingWithFmaxResolved) {
+    SpectroSettings s;
+    EXPECT_EQ(s.describe(),
+              "sample_rate 16000, resample_quality soxr_hq, n_fft 1024, hop_length 320, win_length 1024, n_mels 128, "
+              "fmin 0.0, fmax 8000.0, mel_scale slaney, mel_norm slaney, center true, pad_mode constant, power 2.0, "
+              "top_db 80.0, image.frames 128, image.clip_policy center, image.colormap gray");
 }

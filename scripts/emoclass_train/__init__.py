@@ -1,12 +1,11 @@
 """The training pipeline's code, shared by the command-line scripts beside this folder.
 
-    dataset   spectro-dump dataset folders: manifest.csv, spectro.json, PNG decoding, colormap
-              inversion, teacher probabilities
+    formats   the file formats: spectro.json (the settings' defaults), model.json, manifest.csv
+    dataset   spectro-dump dataset folders: PNG decoding, colormap inversion, teacher probabilities
     augment   augmentation of dB-index images on the batch
     model     the YOLOv8-cls network, its input, checkpoints
     training  EMA, corpus adversary, learning-rate schedule, optimiser, evaluation of a split
     metrics   accuracy, macro-F1 (scikit-learn's rule), confusion matrix
-    bundle    model.json, the emoclass bundle manifest
 
 The scripts in scripts/ import it by name (Python puts a script's folder first on sys.path);
 elsewhere set PYTHONPATH=scripts. This file imports nothing, so metrics and bundle load without

@@ -5,6 +5,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emoclass_train.formats import spectro_with_defaults
+
 # ----------------------------------------------------------------------------------------------
 # Augmentation, on the batch, in torch, in the dB-index domain
 # ----------------------------------------------------------------------------------------------
@@ -25,17 +27,18 @@ def mel_of_hz(hz, scale):
 class Augmenter:
     def __init__(self, args, spectro, gen):
         self.a = args
-        self.top_db = float(spectro.get("top_db", 80.0))
+        spectro = spectro_with_defaults(spectro)
+        self.top_db = float(spectro["top_db"])
         self.px_per_db = 255.0 / self.top_db
         self.g = gen  # torch.Generator: every draw comes from it, so --seed reproduces the run
-        hop = float(spectro.get("hop_length", 320))
-        self.frame_s = hop / float(spectro.get("sample_rate", 16000))
+        hop = float(spectro["hop_length"])
+        self.frame_s = hop / float(spectro["sample_rate"])
         # Frames overlap (window / hop): each sample's energy is in that many frames, so a tail
         # summed over past frames is scaled down by it to keep its energy what the ratio says.
-        self.overlap = max(1.0, float(spectro.get("win_length") or spectro.get("n_fft", 1024)) / hop)
-        scale = spectro.get("mel_scale", "slaney")
-        fmin = float(spectro.get("fmin", 0.0))
-        fmax = float(spectro.get("fmax") or spectro.get("sample_rate", 16000) / 2)
+        self.overlap = max(1.0, float(spectro["win_length"]) / hop)
+        scale = spectro["mel_scale"]
+        fmin = float(spectro["fmin"])
+        fmax = float(spectro["fmax"])
         lo, hi = mel_of_hz(fmin, scale), mel_of_hz(fmax, scale)
         # Where a frequency sits on the image's vertical axis: 0 = lowest band, 1 = highest.
         self.axis_pos = lambda hz: min(max((mel_of_hz(hz, scale) - lo) / (hi - lo), 0.0), 1.0)

@@ -1,11 +1,10 @@
-"""A spectro-dump dataset folder (docs/formats.md): manifest.csv, spectro.json and the PNGs,
-decoded once into memory in the dB-index domain (gray value or colormap index), and the teacher
+"""A spectro-dump dataset folder (docs/formats.md; manifest.csv and spectro.json are read by
+emoclass_train.formats): the PNGs decoded once into memory in the dB-index domain (gray value or colormap index), and the teacher
 probabilities train.py distils from.
 
 Every problem is raised as emoclass_train.Error("FILE: reason"); the scripts print it.
 """
 import csv
-import json
 import pathlib
 import re
 import time
@@ -14,8 +13,8 @@ import cv2
 import numpy as np
 
 from emoclass_train import Error
+from emoclass_train.formats import SPLITS, read_manifest, read_spectro, spectro_with_defaults
 
-SPLITS = ("train", "val", "test")
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
 
@@ -53,66 +52,6 @@ def rgb_to_index(img_rgb, lut):
     return idx.reshape(img_rgb.shape[:2]).astype(np.uint8), int(miss.sum())
 
 
-MANIFEST_COLUMNS = {"source", "corpus", "speaker", "label", "split", "image"}
-
-
-def read_manifest_file(path, need=MANIFEST_COLUMNS, hint=""):
-    """The rows of a manifest in spectro-dump's columns (manifest.csv, or `--list-split`'s
-    output) as dicts; `need` are the columns the caller uses, `hint` ends the error message."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or not need <= set(rows[0]):
-        raise Error(f"{path}: needs the columns {','.join(sorted(need))}{hint}")
-    return rows
-
-
-def read_manifest(root):
-    """The rows of a dataset folder's manifest.csv, with every column training uses."""
-    path = root / "manifest.csv"
-    if not path.is_file():
-        raise Error(f"{path}: missing (is {root} a spectro-dump dataset folder?)")
-    return read_manifest_file(path)
-
-
-def read_spectro(root):
-    path = root / "spectro.json"
-    if not path.is_file():
-        raise Error(f"{path}: missing")
-    with open(path) as f:
-        return json.load(f)
-
-
-# The keys spectro-dump writes into spectro.json (docs/formats.md); model image colormaps.
-SPECTRO_KEYS = {"format_version", "sample_rate", "resample_quality", "n_fft", "hop_length", "win_length", "n_mels",
-                "fmin", "fmax", "mel_scale", "mel_norm", "center", "pad_mode", "power", "top_db", "image"}
-COLORMAPS = ("gray", "viridis", "magma")
-
-
-def check_spectro(path):
-    """A spectro.json checked for use in a bundle: (settings, colormap)."""
-    try:
-        spectro = json.loads(path.read_text())
-    except OSError as e:
-        raise Error(f"{path}: cannot be read ({e.strerror})")
-    except json.JSONDecodeError as e:
-        raise Error(f"{path}: not valid JSON ({e.msg}, line {e.lineno})")
-    if not isinstance(spectro, dict):
-        raise Error(f"{path}: must be a JSON object (the spectro.json spectro-dump wrote)")
-    unknown = sorted(set(spectro) - SPECTRO_KEYS)
-    if unknown:
-        raise Error(f"{path}: unknown key '{unknown[0]}' (not a spectro.json?)")
-    image = spectro.get("image")
-    if not isinstance(image, dict):
-        raise Error(f"{path}: has no 'image' object (frames, clip_policy, colormap)")
-    colormap = image.get("colormap", "gray")
-    if colormap not in COLORMAPS:
-        raise Error(f"{path}: image.colormap must be one of {', '.join(COLORMAPS)}, got {colormap!r}")
-    frames = image.get("frames", 128)
-    if not isinstance(frames, int) or isinstance(frames, bool) or frames <= 0:
-        raise Error(f"{path}: image.frames must be a positive integer for a model (0 = whole clip cannot be classified)")
-    return spectro, colormap
-
-
 def decode_image(path, lut):
     """One stored PNG -> (H, W) uint8 in the dB-index domain (gray value or colormap index)."""
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
@@ -136,7 +75,7 @@ def load_dataset(root, labels_arg=None, log=lambda msg: None):
     gets the progress lines."""
     rows = read_manifest(root)
     spectro = read_spectro(root)
-    colormap = spectro.get("image", {}).get("colormap", "gray")
+    colormap = spectro_with_defaults(spectro)["image"]["colormap"]
     lut = colormap_lut(colormap)
     labels = labels_arg or sorted({r["label"] for r in rows})
     lab_id = {l: i for i, l in enumerate(labels)}

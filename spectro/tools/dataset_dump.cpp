@@ -30,18 +30,12 @@ struct Item {
     std::string error;
 };
 
-const char* const kManifestHeader = "source,corpus,speaker,label,split,image\n";
-
-std::string manifest_row(const Item& it) {
-    return spectro::csv_field(it.file.path) + "," + spectro::csv_field(it.file.corpus) + "," +
-           spectro::csv_field(it.file.speaker) + "," + it.file.label + "," + it.split + "," +
-           spectro::csv_field(it.image) + "\n";
-}
+std::string manifest_row(const Item& it) { return spectro::dataset_manifest_row(it.file, it.split, it.image); }
 
 // --list-split: the manifest the dump would write, on stdout, and speakers and files per split and
 // corpus on stderr; no audio is read and nothing is written.
 int list_split(const std::vector<Item>& items, std::size_t bad_rows) {
-    std::string manifest = kManifestHeader;
+    std::string manifest = spectro::dataset_manifest_header();
     std::map<std::string, std::map<std::string, std::pair<std::set<std::string>, std::size_t>>> counts;
     for (const auto& it : items) {
         manifest += manifest_row(it);
@@ -182,7 +176,7 @@ int run_dataset_dump(const DatasetOptions& o) {
     progress.finish();
 
     // 5. Manifest of every image that exists, spectro.json, summary.
-    std::string manifest = kManifestHeader;
+    std::string manifest = spectro::dataset_manifest_header();
     std::size_t written = 0, existing = 0, failed = 0;
     std::map<std::string, std::size_t> per_split;
     for (const auto& it : items) {

@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "spectro/tools/batch_io.hpp"
 #include "dataset_dump.hpp"
 #include "spectro/tools/progress.hpp"
+#include "spectro/tools/settings_flags.hpp"
 #include "spectro/tools/tool_support.hpp"
 #include "spectro/atomic_file.hpp"
 #include "spectro/audio_folder.hpp"
@@ -79,15 +81,10 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", version_text());
     app.get_formatter()->column_width(34);
 
-    spectro::SpectroSettings s;
     std::vector<std::string> inputs, dataset_roots;
-    std::string out_dir, raw_path, settings_file, mel_scale = "slaney", mel_norm = "slaney", pad_mode = "constant",
-                                                  clip_policy = "center", colormap = "gray", quality = to_string(s.resample_quality),
-                                                  mapping;
-    bool inspect = false, overwrite = false, quiet = false, center = true;
+    std::string out_dir, raw_path, settings_file, mapping;
+    bool inspect = false, overwrite = false, quiet = false;
     int jobs = spectro::default_jobs();
-    int win_length = 0;
-    double fmax = 0;
     tools::DatasetOptions ds;
     std::string files_from, log_path, shard_text;
     bool nul_separated = false, resume = false, list_inputs = false;
@@ -101,26 +98,10 @@ int main(int argc, char** argv) {
         ->expected(1, -1);
     app.add_option("--settings", settings_file, "load spectrogram settings from a spectro.json");
 
+    // One flag per spectro::setting_fields() row: names, help and defaults come from the table.
     auto* g = app.add_option_group("Spectrogram (librosa's names)");
-    g->add_option("--sample-rate", s.sample_rate, "target rate, Hz")->capture_default_str();
-    g->add_option("--resample-quality", quality, "soxr_hq (librosa.load's) | sinc_best|sinc_medium|sinc_fastest|linear (libsamplerate)")->capture_default_str();
-    g->add_option("--n-fft", s.n_fft, "FFT size (any length)")->capture_default_str();
-    g->add_option("--hop-length", s.hop_length, "hop, samples")->capture_default_str();
-    g->add_option("--win-length", win_length, "window length <= n_fft [default: n_fft]");
-    g->add_option("--n-mels", s.n_mels, "mel bands")->capture_default_str();
-    g->add_option("--fmin", s.fmin, "lowest mel edge, Hz")->capture_default_str();
-    g->add_option("--fmax", fmax, "highest mel edge, Hz [default: sample_rate / 2]");
-    g->add_option("--mel-scale", mel_scale, "slaney|htk")->capture_default_str();
-    g->add_option("--mel-norm", mel_norm, "slaney|none")->capture_default_str();
-    g->add_flag("--center,!--no-center", center, "pad n_fft/2 at both ends [default: on]");
-    g->add_option("--pad-mode", pad_mode, "constant|reflect")->capture_default_str();
-    g->add_option("--power", s.power, "1 magnitude (amplitude_to_db) or 2 power (power_to_db)")->capture_default_str();
-    g->add_option("--top-db", s.top_db, "dynamic range kept below the max, dB")->capture_default_str();
-
     auto* im = app.add_option_group("Image");
-    im->add_option("--frames", s.image.frames, "image width in frames; 0 = whole clip")->capture_default_str();
-    im->add_option("--clip-policy", clip_policy, "center|start|loudest: fitting a clip to --frames")->capture_default_str();
-    im->add_option("--colormap", colormap, "gray (1 channel) | viridis | magma (RGB)")->capture_default_str();
+    tools::SettingsFlags settings_flags(*g, *im);
 
     auto* d = app.add_option_group("Dataset mode");
     d->add_option("--val-frac", ds.fractions.val, "fraction of each corpus's speakers for validation")->capture_default_str();
@@ -148,40 +129,12 @@ int main(int argc, char** argv) {
         return e.get_exit_code() == 0 ? 0 : (code ? 2 : 0);
     }
 
+    spectro::SpectroSettings s;
     try {
-        if (!settings_file.empty()) {
-            // Flags given explicitly still win over the file.
-            spectro::SpectroSettings base = spectro::SpectroSettings::from_file(settings_file);
-            auto given = [&](const char* name) { return app.count(name) > 0; };
-            if (!given("--sample-rate")) s.sample_rate = base.sample_rate;
-            if (!given("--n-fft")) s.n_fft = base.n_fft;
-            if (!given("--hop-length")) s.hop_length = base.hop_length;
-            if (!given("--win-length")) win_length = base.win_length;
-            if (!given("--n-mels")) s.n_mels = base.n_mels;
-            if (!given("--fmin")) s.fmin = base.fmin;
-            if (!given("--fmax")) fmax = base.fmax;
-            if (!given("--mel-scale")) mel_scale = to_string(base.mel_scale);
-            if (!given("--mel-norm")) mel_norm = to_string(base.mel_norm);
-            if (!given("--center") && !given("--no-center")) center = base.center;
-            if (!given("--pad-mode")) pad_mode = to_string(base.pad_mode);
-            if (!given("--power")) s.power = base.power;
-            if (!given("--top-db")) s.top_db = base.top_db;
-            if (!given("--resample-quality")) quality = to_string(base.resample_quality);
-            if (!given("--frames")) s.image.frames = base.image.frames;
-            if (!given("--clip-policy")) clip_policy = to_string(base.image.clip_policy);
-            if (!given("--colormap")) colormap = to_string(base.image.colormap);
-        }
-        s.win_length = win_length > 0 ? win_length : s.n_fft;
-        s.fmax = fmax;
-        s.center = center;
-        s.mel_scale = spectro::parse_mel_scale(mel_scale);
-        s.mel_norm = spectro::parse_mel_norm(mel_norm);
-        s.pad_mode = spectro::parse_pad_mode(pad_mode);
-        s.resample_quality = spectro::parse_resample_quality(quality);
-        s.image.clip_policy = spectro::parse_clip_policy(clip_policy);
-        s.image.colormap = spectro::parse_colormap(colormap);
-        s.validate("settings");
-        s.fmax = s.resolved_fmax();
+        // Flags given explicitly still win over the file.
+        std::optional<spectro::SpectroSettings> file;
+        if (!settings_file.empty()) file = spectro::SpectroSettings::from_file(settings_file);
+        s = settings_flags.resolve(file ? &*file : nullptr);
     } catch (const emoclass::Error& e) {
         std::fprintf(stderr, "spectro-dump: %s\n", e.what());
         return 2;

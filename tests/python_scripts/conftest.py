@@ -4,7 +4,6 @@ Runs without ../shared/data: the datasets here are small generated PNG folders i
 layout (docs/formats.md). ctest runs it with PYTHONPATH=scripts and .venv's python (Debian's
 numpy, torch and OpenCV through --system-site-packages; scikit-learn from PyPI, with librosa).
 """
-import csv
 import json
 import pathlib
 import subprocess
@@ -14,15 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
+# write_manifest: the tests import it from here.
+from emoclass_train.formats import default_spectro, read_manifest_file, write_manifest  # noqa: F401
+
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 SCRIPTS = SOURCE_DIR / "scripts"
 LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad"]
-SPECTRO = {
-    "format_version": 1, "sample_rate": 16000, "resample_quality": "sinc_medium", "n_fft": 1024,
-    "hop_length": 320, "win_length": 1024, "n_mels": 32, "fmin": 0.0, "fmax": 8000.0,
-    "mel_scale": "slaney", "mel_norm": "slaney", "center": True, "pad_mode": "constant", "power": 2.0,
-    "top_db": 80.0, "image": {"frames": 32, "clip_policy": "center", "colormap": "gray"},
-}
+SPECTRO = default_spectro(n_mels=32, image={"frames": 32})  # spectro-dump --n-mels 32 --frames 32
 
 
 def structured_image(rng, size, label_index):
@@ -66,16 +63,8 @@ def make_dataset(root, colormap="gray", size=32, per_split=None, seed=0):
     return images
 
 
-def write_manifest(path, rows, fields=("source", "corpus", "speaker", "label", "split", "image")):
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-
-
 def read_manifest_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return read_manifest_file(path, ())
 
 
 def run_script(name, *args, check=True):

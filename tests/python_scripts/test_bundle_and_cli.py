@@ -1,4 +1,4 @@
-"""model.json as emoclass_train.bundle writes it, and the scripts end to end on a generated
+"""model.json as emoclass_train.formats writes it, and the scripts end to end on a generated
 dataset: train.py (twice: the same weights), export_bundle.py (checked in OpenCV DNN)."""
 import json
 import shutil
@@ -8,7 +8,7 @@ import torch
 
 from conftest import LABELS, SOURCE_DIR, make_dataset, read_manifest_rows, run_script
 from emoclass_train import Error
-from emoclass_train.bundle import model_json, training_data, write_json
+from emoclass_train.formats import model_json, training_data, write_json
 
 FIXTURES = SOURCE_DIR / "tests" / "fixtures"
 

@@ -1,4 +1,4 @@
-"""emoclass_train.dataset: manifest.csv, spectro.json, image decoding and colour inversion,
+"""emoclass_train.dataset and .formats: manifest.csv, spectro.json, image decoding and colour inversion,
 the teacher CSV; good files and bad ones (each bad one is one Error naming the file)."""
 import csv
 import json
@@ -9,8 +9,8 @@ import pytest
 
 from conftest import LABELS, make_dataset, read_manifest_rows, write_manifest
 from emoclass_train import Error
-from emoclass_train.dataset import (check_spectro, colormap_lut, load_dataset, load_teacher, read_manifest,
-                                    read_manifest_file, read_spectro, rgb_to_index)
+from emoclass_train.dataset import colormap_lut, load_dataset, load_teacher, rgb_to_index
+from emoclass_train.formats import check_spectro, read_manifest, read_manifest_file, read_spectro
 
 
 @pytest.mark.parametrize("colormap", ["gray", "viridis", "magma"])

@@ -145,20 +145,12 @@ private:
 };
 
 std::string model_description(const ModelBundle& b, const ServerOptions& o) {
-    json j;
-    j["name"] = b.name;
-    j["labels"] = b.labels;
-    j["output"] = b.outputs_probabilities ? "probabilities" : "logits";
-    j["input"] = {{"channels", b.input.channels},
-                  {"height", b.input.height},
-                  {"width", b.input.width},
-                  {"color", spectro::to_string(b.input.color)},
-                  {"channel_order", b.input.bgr ? "BGR" : "RGB"},
-                  {"scale", b.input.scale},
-                  {"mean", b.input.mean},
-                  {"std", b.input.std}};
-    j["spectro"] = json::parse(b.spectro.to_json());
-    j["window"] = {{"hop_s", b.window.hop_s}, {"min_voiced_fraction", b.window.min_voiced_fraction}};
+    // model.json as the bundle defines it (classify::bundle_json), less the file's own header and
+    // the training speakers, plus the server's limits.
+    json j = classify::bundle_json(b);
+    j.erase("format");
+    j.erase("format_version");
+    j.erase("training_data");
     j["limits"] = {{"max_body_bytes", o.max_body_bytes},
                    {"workers", o.workers},
                    {"max_queue", o.max_queue},
