@@ -32,7 +32,7 @@
 #include "spectro/atomic_file.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 #include "spectro/mel_spectrogram.hpp"
 #include "spectro/parallel.hpp"
 #include "spectro/png_io.hpp"
@@ -71,7 +71,7 @@ void write_explain(const std::string& path, const std::string& input, const clas
     auto mel = spectro::mel_from_file(input, bundle.spectro, &info);
     const auto figure = classify::explain_figure(bundle, r, mel, info.duration_s,
                                                  std::filesystem::path(input).filename().string(),
-                                                 spectro::figure_format_for(path));
+                                                 figures::figure_format_for(path));
     spectro::write_file_atomically(path, figure);
 }
 
@@ -367,7 +367,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         if (!co.explain.empty()) try {
-            spectro::figure_format_for(co.explain);  // a name that says no format is refused before the work
+            figures::figure_format_for(co.explain);  // a name that says no format is refused before the work
         } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "emoclass: %s\n", e.what());
             return 2;

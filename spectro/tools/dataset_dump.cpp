@@ -10,7 +10,8 @@
 #include "spectro/tools/batch_io.hpp"
 #include "spectro/tools/progress.hpp"
 #include "spectro/atomic_file.hpp"
-#include "spectro/csv.hpp"
+#include "spectro/audio_folder.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/error.hpp"
 #include "spectro/image.hpp"
 #include "spectro/mel_spectrogram.hpp"
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Item {
-    spectro::LabeledFile file;
+    corpora::LabeledFile file;
     std::string split;
     std::string image;  // relative to out_dir
     enum class State { Pending, Written, Existing, Failed } state = State::Pending;
@@ -33,9 +34,9 @@ struct Item {
 const char* const kManifestHeader = "source,corpus,speaker,label,split,image\n";
 
 std::string manifest_row(const Item& it) {
-    return spectro::csv_field(it.file.path) + "," + spectro::csv_field(it.file.corpus) + "," +
-           spectro::csv_field(it.file.speaker) + "," + it.file.label + "," + it.split + "," +
-           spectro::csv_field(it.image) + "\n";
+    return corpora::csv_field(it.file.path) + "," + corpora::csv_field(it.file.corpus) + "," +
+           corpora::csv_field(it.file.speaker) + "," + it.file.label + "," + it.split + "," +
+           corpora::csv_field(it.image) + "\n";
 }
 
 // --list-split: the manifest the dump would write, on stdout, and speakers and files per split and
@@ -83,14 +84,14 @@ int run_dataset_dump(const DatasetOptions& o) {
     std::vector<Item> items;
     std::size_t unlabelled = 0, bad_rows = 0;
     std::map<std::string, std::size_t> mapped_out;
-    auto add = [&](const spectro::LabeledFile& f) {
+    auto add = [&](const corpora::LabeledFile& f) {
         if (f.original_label.empty()) ++unlabelled;
         else if (f.label.empty()) ++mapped_out[f.original_label];
         else items.push_back(Item{f, "", "", Item::State::Pending, ""});
     };
     for (const auto& root : o.roots) {
-        if (spectro::is_manifest_path(root)) {
-            auto manifest = spectro::read_manifest(root, o.mapping);
+        if (corpora::is_manifest_path(root)) {
+            auto manifest = corpora::read_manifest(root, o.mapping);
             for (const auto& e : manifest.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
             bad_rows += manifest.errors.size();
             for (const auto& e : manifest.entries) add(e.file);
@@ -101,7 +102,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         for (const auto& [path, reason] : unreadable) std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
         bad_rows += unreadable.size();
         for (const auto& path : audio_files) {
-            auto parsed = spectro::parse_labeled_path(path, o.mapping);
+            auto parsed = corpora::parse_labeled_path(path, o.mapping);
             if (parsed) add(*parsed);
             else ++unlabelled;
         }
@@ -109,9 +110,9 @@ int run_dataset_dump(const DatasetOptions& o) {
     if (items.empty()) throw emoclass::Error(o.roots.front(), "no labelled audio files found");
 
     // 2. Speaker-independent split, then unique image names.
-    std::vector<spectro::LabeledFile> files;
+    std::vector<corpora::LabeledFile> files;
     for (const auto& it : items) files.push_back(it.file);
-    auto split = spectro::split_speakers(files, o.fractions, o.seed);
+    auto split = corpora::split_speakers(files, o.fractions, o.seed);
     std::set<std::string> names;
     for (auto& it : items) {
         it.split = split.at({it.file.corpus, it.file.speaker});
@@ -154,7 +155,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         throw emoclass::Error(settings_path.string(),
                              "was written with other settings; use --overwrite or another output directory");
     for (const char* s : {"train", "val", "test"})
-        for (const auto& label : spectro::emotion_classes()) {
+        for (const auto& label : corpora::emotion_classes()) {
             fs::create_directories(out / s / label, ec);
             if (ec) throw emoclass::Error((out / s / label).string(), "cannot create directory: " + ec.message());
             spectro::remove_stale_temporaries((out / s / label).string());  // a killed run's debris

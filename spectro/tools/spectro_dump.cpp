@@ -18,7 +18,7 @@
 #include "spectro/audio_reader.hpp"
 #include "spectro/db.hpp"
 #include "spectro/error.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 #include "spectro/image.hpp"
 #include "spectro/mel_spectrogram.hpp"
 #include "spectro/npy_io.hpp"
@@ -52,14 +52,14 @@ void dump_one(const std::string& input, const std::string& output, bool inspect,
     auto mel = spectro::mel_from_file(input, s, &info);
     if (mel.frames() == 0) throw emoclass::Error(input, "shorter than one STFT frame (center is off)");
     {
-        spectro::InspectionFigure fig;
+        figures::InspectionFigure fig;
         fig.title = fs::path(input).filename().string();
         char dur[64];
         std::snprintf(dur, sizeof dur, "%.2f s, %d Hz x %d ch -> ", info.duration_s, info.source_rate, info.channels);
         fig.subtitle = dur + describe(s);
         fig.mel = &mel;
         fig.settings = s;
-        spectro::write_inspection_figure(output, fig);
+        figures::write_inspection_figure(output, fig);
     }
 }
 

@@ -1,17 +1,15 @@
-#include "spectro/corpus.hpp"
+#include "spectro/corpora/corpus.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
 #include <regex>
-#include <set>
 
-#include "spectro/audio_folder.hpp"
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/error.hpp"
 
-namespace spectro {
+namespace corpora {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& emotion_classes() {
@@ -236,21 +234,6 @@ Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping)
     return out;
 }
 
-bool has_audio_extension(const std::string& path) {
-    static const std::set<std::string> exts = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".au"};
-    return exts.count(lower(fs::path(path).extension().string())) > 0;
-}
-
-std::vector<std::string> list_audio_files(const std::string& root,
-                                          std::vector<std::pair<std::string, std::string>>* errors) {
-    FolderWalk walk = walk_folder(root, false);
-    std::vector<std::string> out;
-    for (auto& path : walk.files)
-        if (has_audio_extension(path)) out.push_back(std::move(path));
-    if (errors) errors->insert(errors->end(), walk.errors.begin(), walk.errors.end());
-    return out;
-}
-
 std::map<std::pair<std::string, std::string>, std::string> split_speakers(const std::vector<LabeledFile>& files,
                                                                          const SplitFractions& fractions,
                                                                          std::uint64_t seed) {
@@ -283,4 +266,4 @@ std::map<std::pair<std::string, std::string>, std::string> split_speakers(const 
     return split;
 }
 
-}  // namespace spectro
+}  // namespace corpora

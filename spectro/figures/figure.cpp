@@ -1,4 +1,4 @@
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -19,7 +19,17 @@
 #include "spectro/image.hpp"
 #include "spectro/mel_filterbank.hpp"
 
-namespace spectro {
+namespace figures {
+// What the figures take from the feature library.
+using spectro::Colormap;
+using spectro::MelMatrix;
+using spectro::MelScale;
+using spectro::SpectroSettings;
+using spectro::colormap_rgb;
+using spectro::hz_to_mel;
+using spectro::to_db_ref_max;
+using spectro::write_file_atomically;
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -968,4 +978,4 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
 
 std::string cairo_version() { return cairo_version_string(); }
 
-}  // namespace spectro
+}  // namespace figures

@@ -9,7 +9,7 @@
 #include "spectro/mel_spectrogram.hpp"
 #include "spectro/settings.hpp"
 
-namespace spectro {
+namespace figures {
 
 struct TimelineSegment {
     double start_s = 0, end_s = 0;
@@ -20,8 +20,8 @@ struct TimelineSegment {
 struct InspectionFigure {
     std::string title;                     // usually the file name
     std::string subtitle;                  // duration and settings, one line
-    const MelMatrix* mel = nullptr;        // the whole clip (frame-major mel values)
-    SpectroSettings settings;              // how `mel` was computed
+    const spectro::MelMatrix* mel = nullptr;        // the whole clip (frame-major mel values)
+    spectro::SpectroSettings settings;              // how `mel` was computed
     // Optional: class probabilities drawn as a horizontal bar chart beside the spectrogram.
     std::vector<std::string> labels;
     std::vector<double> probabilities;
@@ -49,4 +49,4 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
 
 std::string cairo_version();
 
-}  // namespace spectro
+}  // namespace figures
