@@ -279,6 +279,29 @@ TEST(InspectionFigure, OverlappingWindowsKeepTheirWholeSpan) {
     EXPECT_GT(img.height, spectro::read_png(dir.file("one.png")).height);
 }
 
+// Class colours are keyed on the corpora's spelling of the emotions (spectro/corpora/emotions.hpp):
+// a window labelled "surprised", as the corpora name it, gets the fixed yellow in the strip, not
+// the palette's first colour.
+TEST(InspectionFigure, SurprisedHasItsFixedColour) {
+    TempDir dir;
+    const auto mel = chirp(200, 128);  // 4 s
+    auto fig = basic_figure(mel);
+    fig.timeline = {{0.0, 4.0, "surprised", 0.9}};
+    const std::string path = dir.file("surprised.png");
+    figures::write_inspection_figure(path, fig);
+    const auto img = spectro::read_png(path);
+    ASSERT_EQ(img.channels, 3);
+    long yellow = 0;
+    for (int y = 458; y < img.height; ++y)
+        for (int x = 0; x < img.width; ++x) {
+            const std::size_t i = (std::size_t(y) * std::size_t(img.width) + std::size_t(x)) * 3;
+            if (std::abs(img.pixels[i] - 0xf0) <= 3 && std::abs(img.pixels[i + 1] - 0xe4) <= 3 &&
+                std::abs(img.pixels[i + 2] - 0x42) <= 3)
+                ++yellow;
+        }
+    EXPECT_GT(yellow, 1000) << "no window drawn in surprised's colour #f0e442";
+}
+
 // The name's extension picks the format: PNG, SVG or PDF; any other is refused.
 TEST(InspectionFigure, SvgAndPdfFromTheName) {
     const auto mel = chirp(100, 128);

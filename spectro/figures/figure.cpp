@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "spectro/atomic_file.hpp"
+#include "spectro/corpora/emotions.hpp"
 #include "spectro/db.hpp"
 #include "spectro/error.hpp"
 #include "spectro/image.hpp"
@@ -29,6 +30,7 @@ using spectro::colormap_rgb;
 using spectro::hz_to_mel;
 using spectro::to_db_ref_max;
 using spectro::write_file_atomically;
+namespace emotion = corpora::emotion;
 
 namespace {
 
@@ -540,14 +542,15 @@ void draw_colorbar(cairo_t* cr, const Rect& bar, Colormap cmap, double top_db) {
     draw_text(cr, bar.x + bar.w / 2, bar.y - 9, "dB", Align::Center, kInk);
 }
 
-// Colours for classes: fixed ones for the usual emotion names (so "angry" is red in every figure)
-// and a colour-blind-safe palette (Okabe-Ito) for anything else.
+// Colours for classes: fixed ones for the usual emotion names, spelt as the corpora spell them
+// (so "angry" is red in every figure), and a colour-blind-safe palette (Okabe-Ito) for anything else.
 Rgb class_color(const std::string& label, std::size_t index) {
     static const struct {
         const char* name;
         std::uint32_t rgb;
-    } known[] = {{"angry", 0xd55e00}, {"disgust", 0x009e73}, {"fear", 0xcc79a7}, {"happy", 0xe69f00},
-                 {"neutral", 0x56b4e9}, {"sad", 0x0072b2}, {"surprise", 0xf0e442}, {"calm", 0x8fb996}};
+    } known[] = {{emotion::angry, 0xd55e00},   {emotion::disgust, 0x009e73},   {emotion::fear, 0xcc79a7},
+                 {emotion::happy, 0xe69f00},   {emotion::neutral, 0x56b4e9},   {emotion::sad, 0x0072b2},
+                 {emotion::surprised, 0xf0e442}, {emotion::calm, 0x8fb996}};
     for (const auto& k : known)
         if (label == k.name) return hex(k.rgb);
     static const std::uint32_t palette[] = {0x0072b2, 0xe69f00, 0x009e73, 0xcc79a7, 0x56b4e9, 0xd55e00, 0xf0e442, 0x7f7f7f};
