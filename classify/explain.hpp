@@ -1,7 +1,7 @@
 #pragma once
 // The inspection figure of one analysed recording, for people: its whole spectrogram, the
 // probabilities and, for more than one window, the timeline of windows. `emoclass --explain` and
-// the server's POST /v1/explain draw it with this one function (spectro/figure draws).
+// the server's POST /v1/explain draw it with this one function (spectro/figures/figure.cpp draws).
 #include <string>
 #include <vector>
 

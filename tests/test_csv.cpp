@@ -1,4 +1,4 @@
-// The one CSV reader (spectro/csv.hpp): RFC 4180 quoting, line numbers, errors that name the line.
+// The one CSV reader (spectro/corpora/csv.hpp): RFC 4180 quoting, line numbers, errors that name the line.
 #include <gtest/gtest.h>
 
 #include "spectro/corpora/csv.hpp"

@@ -11,7 +11,7 @@
 namespace tools {
 
 struct DatasetOptions {
-    std::vector<std::string> roots;  // folders, or *.csv corpus manifests (spectro/corpus.hpp)
+    std::vector<std::string> roots;  // folders, or *.csv corpus manifests (spectro/corpora/corpus.hpp)
     std::string out_dir;
     spectro::SpectroSettings settings;
     corpora::LabelMapping mapping;
