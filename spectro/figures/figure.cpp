@@ -1,4 +1,5 @@
 #include "spectro/figures/figure.hpp"
+#include "spectro/figures/figures_module.hpp"
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -13,7 +14,6 @@
 #include <cstring>
 #include <memory>
 
-#include "spectro/atomic_file.hpp"
 #include "spectro/corpora/emotions.hpp"
 #include "spectro/db.hpp"
 #include "spectro/error.hpp"
@@ -29,7 +29,6 @@ using spectro::SpectroSettings;
 using spectro::colormap_rgb;
 using spectro::hz_to_mel;
 using spectro::to_db_ref_max;
-using spectro::write_file_atomically;
 namespace emotion = corpora::emotion;
 
 namespace {
@@ -257,10 +256,6 @@ std::vector<unsigned char> encode_canvas(const std::string& path, Canvas& canvas
     if (st != CAIRO_STATUS_SUCCESS) throw emoclass::Error(path, std::string("cannot encode PNG: ") + cairo_status_to_string(st));
     return png;
 }
-
-// Encodes in memory first, so a failure can never leave a partial PNG behind, then writes
-// atomically.
-void write_canvas(const std::string& path, Canvas& canvas) { write_file_atomically(path, encode_canvas(path, canvas)); }
 
 // ---------------------------------------------------------------------------------------------
 // Axes
@@ -748,19 +743,10 @@ constexpr int kBottom = 14;
 
 }  // namespace
 
-FigureFormat figure_format_for(const std::string& path) {
-    const auto dot = path.find_last_of("./");
-    std::string ext = dot != std::string::npos && path[dot] == '.' ? path.substr(dot + 1) : "";
-    for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    if (ext == "png") return FigureFormat::Png;
-    if (ext == "svg") return FigureFormat::Svg;
-    if (ext == "pdf") return FigureFormat::Pdf;
-    throw emoclass::Error(path, "a figure is written as .png, .svg or .pdf; the name says " +
-                          (ext.empty() ? std::string("none of them") : "." + ext));
-}
-
-std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& path,
-                                                    FigureFormat format) {
+// The module's entry points (figures_module.hpp); the host writes what they return, atomically,
+// so a failure never leaves a partial file behind.
+std::vector<unsigned char> render_inspection(const InspectionFigure& figure, const std::string& path,
+                                             FigureFormat format) {
     const SpectroSettings& s = figure.settings;
     s.validate(path);
     if (!figure.probabilities.empty() && figure.labels.size() != figure.probabilities.size())
@@ -834,12 +820,8 @@ std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figu
     return encode_canvas(path, canvas);
 }
 
-void write_inspection_figure(const std::string& path, const InspectionFigure& figure) {
-    write_file_atomically(path, render_inspection_figure(figure, path));
-}
-
-void write_confusion_figure(const std::string& path, const std::vector<std::string>& labels,
-                            const std::vector<std::vector<long>>& counts, const std::string& title) {
+std::vector<unsigned char> render_confusion(const std::string& path, const std::vector<std::string>& labels,
+                                           const std::vector<std::vector<long>>& counts, const std::string& title) {
     const std::size_t n = labels.size();
     if (counts.size() != n) throw emoclass::Error(path, "confusion matrix has " + std::to_string(counts.size()) + " rows for " +
                                                   std::to_string(n) + " labels");
@@ -897,8 +879,7 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
 
     if (n == 0) {
         draw_note(cr, {0, 70, double(width), 60}, "no classes", kMuted);
-        write_canvas(path, canvas);
-        return;
+        return encode_canvas(path, canvas);
     }
 
     // Counts are never ellipsized (a truncated number is a wrong number): the count font shrinks
@@ -976,9 +957,13 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
     draw_text(cr, grid_rect.x + grid / 2, grid_rect.bottom() + 8 + col_names_h + 16, "predicted", Align::Center, kInk);
     draw_text_up(cr, grid_rect.x - 8 - name_w - 14, grid_rect.y + grid / 2, "true", kInk);
 
-    write_canvas(path, canvas);
+    return encode_canvas(path, canvas);
 }
 
-std::string cairo_version() { return cairo_version_string(); }
-
 }  // namespace figures
+
+extern "C" __attribute__((visibility("default"))) const figures::ModuleEntryPoints* emoclass_figures_module() {
+    static const figures::ModuleEntryPoints entry_points{figures::render_inspection, figures::render_confusion,
+                                                         cairo_version_string};
+    return &entry_points;
+}

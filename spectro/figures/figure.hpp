@@ -2,7 +2,8 @@
 // Figures for people, drawn with cairo (text, axes, anti-aliasing): the inspection figure of a
 // spectrogram (time axis in seconds, frequency axis in Hz, dB colorbar, title), optionally with a
 // probability bar chart and a timeline of per-window results, and a confusion-matrix figure.
-// The one place in the project that draws for people.
+// The one place in the project that draws for people. The drawing is a module loaded on the first
+// figure (figures_module.hpp), so a process that draws nothing never loads cairo.
 #include <string>
 #include <vector>
 
