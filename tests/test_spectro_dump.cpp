@@ -66,6 +66,23 @@ TEST(SpectroDumpCli, HelpAndVersion) {
     EXPECT_EQ(run(kBin + " x.wav -o /tmp --power 3").exit_code, 2);
 }
 
+// The figures' drawing is a module loaded on the first figure (spectro/figures/figures_module.hpp):
+// the dynamic loader's own log shows that a process that draws nothing never loads cairo, and
+// that one that draws does.
+TEST(SpectroDumpCli, CairoLoadsOnlyWhenAFigureIsDrawn) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    auto r = run("LD_DEBUG=files " + kBin + " -q " + (tmp / "a.wav") + " -o " + (tmp / "out"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("libcairo"), std::string::npos) << "cairo loaded for a model-input PNG";
+    EXPECT_EQ(r.err.find("libfigures_cairo"), std::string::npos);
+    r = run("LD_DEBUG=files " + kBin + " -q --inspect " + (tmp / "a.wav") + " -o " + (tmp / "fig"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("libfigures_cairo"), std::string::npos) << "the figures module was not loaded to draw";
+    EXPECT_NE(r.err.find("libcairo"), std::string::npos);
+    EXPECT_GT(spectro::read_png(tmp / "fig/a.inspect.png").width, 600);
+}
+
 TEST(SpectroDumpCli, PngRawAndInspect) {
     TempDir tmp;
     write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 2, voice_like(3.0, 44100));

@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
         "  emoclass eval ../shared/data/ravdess     # accuracy, macro-F1, confusion matrix\n"
         "  emoclass serve --port 8080               # HTTP: POST /v1/classify\n"
         "  arecord -f S16_LE -r 16000 -c 1 | emoclass listen -");
-    app.set_version_flag("--version", version_text());
+    app.set_version_flag("--version", version_text);  // called only for --version: it loads the figures module
     app.require_subcommand(0, 1);
     std::string model_dir;
     app.add_option("-m,--model", model_dir, "model bundle folder (model.onnx + model.json) [default: shipped model]");

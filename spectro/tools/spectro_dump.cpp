@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
         "  spectro-dump --dataset ../shared/data -o dataset/   # train/val/test ImageFolder + manifest.csv\n"
         "Defaults equal librosa.feature.melspectrogram + power_to_db(ref=np.max, top_db=80) with the\n"
         "settings shown; --settings FILE loads a spectro.json (flags given after it still override).");
-    app.set_version_flag("--version", version_text());
+    app.set_version_flag("--version", version_text);  // called only for --version: it loads the figures module
     app.get_formatter()->column_width(34);
 
     spectro::SpectroSettings s;
