@@ -1,13 +1,13 @@
 #include "classify/explain.hpp"
 
 #include "classify/result_format.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 
 namespace classify {
 
 std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Result& r, const spectro::MelMatrix& mel,
-                                          double duration_s, const std::string& name, spectro::FigureFormat format) {
-    spectro::InspectionFigure fig;
+                                          double duration_s, const std::string& name, figures::FigureFormat format) {
+    figures::InspectionFigure fig;
     fig.title = name + ": " +
                 (r.emotion.empty() ? std::string("no speech found")
                                    : r.emotion + " " + format_number(100.0 * r.confidence, 1) + "%");
@@ -20,7 +20,7 @@ std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Resul
     fig.probabilities.assign(r.probabilities.begin(), r.probabilities.end());
     if (r.segments.size() > 1) {
         for (const auto& s : r.segments) {
-            spectro::TimelineSegment t;
+            figures::TimelineSegment t;
             t.start_s = s.start_s;
             t.end_s = s.end_s;
             if (const int best = s.emotion_index(); best >= 0) {
@@ -30,7 +30,7 @@ std::vector<unsigned char> explain_figure(const ModelBundle& bundle, const Resul
             fig.timeline.push_back(t);
         }
     }
-    return spectro::render_inspection_figure(fig, name, format);
+    return figures::render_inspection_figure(fig, name, format);
 }
 
 }  // namespace classify

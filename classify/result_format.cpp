@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 
 namespace classify {
 using json = nlohmann::ordered_json;
@@ -111,7 +111,7 @@ std::string segment_to_json(const std::vector<std::string>& labels, const Segmen
 
 std::string csv_header(const std::vector<std::string>& labels, bool with_segments) {
     std::string h = "file,emotion,confidence,duration_s,voiced_windows";
-    for (const auto& l : labels) h += "," + spectro::csv_field(l);
+    for (const auto& l : labels) h += "," + corpora::csv_field(l);
     return h + (with_segments ? ",speech,row,start_s,end_s" : ",speech");
 }
 
@@ -121,7 +121,7 @@ namespace {
 std::string csv_columns(const std::string& file, const std::string& emotion, float confidence, double duration_s,
                         int voiced_windows, std::size_t label_count, const std::vector<float>& probabilities,
                         bool speech, int top_k) {
-    std::string row = spectro::csv_field(file) + "," + emotion + "," + format_number(confidence, 6) + "," +
+    std::string row = corpora::csv_field(file) + "," + emotion + "," + format_number(confidence, 6) + "," +
                       format_number(duration_s, 3) + "," + std::to_string(voiced_windows);
     std::vector<char> listed(label_count, 0);
     for (std::size_t i : listed_labels(probabilities, top_k))

@@ -1,10 +1,11 @@
 #include "spectro/audio_folder.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
+#include <set>
 
 #include "spectro/audio_reader.hpp"
-#include "spectro/corpus.hpp"
 #include "spectro/error.hpp"
 
 namespace spectro {
@@ -72,6 +73,23 @@ FolderWalk walk_folder(const std::string& root, bool skip_hidden) {
     std::sort(walk.files.begin(), walk.files.end());
     std::sort(walk.errors.begin(), walk.errors.end());
     return walk;
+}
+
+bool has_audio_extension(const std::string& path) {
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    static const std::set<std::string> exts = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".au"};
+    return exts.count(ext) > 0;
+}
+
+std::vector<std::string> list_audio_files(const std::string& root,
+                                          std::vector<std::pair<std::string, std::string>>* errors) {
+    FolderWalk walk = walk_folder(root, false);
+    std::vector<std::string> out;
+    for (auto& path : walk.files)
+        if (has_audio_extension(path)) out.push_back(std::move(path));
+    if (errors) errors->insert(errors->end(), walk.errors.begin(), walk.errors.end());
+    return out;
 }
 
 FolderScan scan_audio_folder(const std::string& root) {

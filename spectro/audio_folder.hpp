@@ -1,6 +1,6 @@
 #pragma once
 // Folder scans for the tools: every file in a folder (recursively) that one of AudioReader's
-// decoders reads, and, for the rest, why it was left out.
+// decoders reads, and, for the rest, why it was left out; or the audio files by extension alone.
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +26,12 @@ struct FolderScan {
     std::vector<std::pair<std::string, std::string>> skipped;    // (file, reason), sorted
     std::vector<std::pair<std::string, std::string>> errors;     // as FolderWalk::errors
 };
+
+// Audio files under `root` (recursively, sorted), by extension: wav, flac, ogg, opus, mp3, aif(f), au.
+// What cannot be looked at (FolderWalk::errors) goes to `errors` when given, else is passed over.
+std::vector<std::string> list_audio_files(const std::string& root,
+                                          std::vector<std::pair<std::string, std::string>>* errors = nullptr);
+bool has_audio_extension(const std::string& path);
 
 // Files with an extension libsndfile reads (.wav .flac .ogg .opus .mp3 .aif .aiff .au) are taken
 // as they are: a broken one is reported when it is analysed, like any other input. Every other

@@ -37,7 +37,7 @@
 #include "classify/windows.hpp"
 #include "nonspeech_signals.hpp"
 #include "spectro/audio_reader.hpp"
-#include "spectro/corpus.hpp"
+#include "spectro/corpora/corpus.hpp"
 #include "spectro/mel_spectrogram.hpp"
 
 namespace fs = std::filesystem;
@@ -128,16 +128,16 @@ std::vector<SpeechFile> choose_speech(const std::string& root, std::size_t per_c
         by_corpus[corpus].push_back({root + "/" + path, speaker});
     }
     // The dataset split of the shipped model: spectro-dump --dataset's default fractions and seed.
-    spectro::LabelMapping mapping;
-    std::vector<spectro::LabeledFile> parsed;
-    std::map<std::string, spectro::LabeledFile> parsed_by_path;
+    corpora::LabelMapping mapping;
+    std::vector<corpora::LabeledFile> parsed;
+    std::map<std::string, corpora::LabeledFile> parsed_by_path;
     for (const auto& [corpus, files] : by_corpus)
         for (const auto& f : files)
-            if (auto p = spectro::parse_labeled_path(f.first, mapping); p && p->corpus != "folder" && !p->label.empty()) {
+            if (auto p = corpora::parse_labeled_path(f.first, mapping); p && p->corpus != "folder" && !p->label.empty()) {
                 parsed.push_back(*p);
                 parsed_by_path[f.first] = *p;
             }
-    auto split = spectro::split_speakers(parsed, spectro::SplitFractions{}, 1234);
+    auto split = corpora::split_speakers(parsed, corpora::SplitFractions{}, 1234);
     std::vector<SpeechFile> out;
     for (const auto& [corpus, files] : by_corpus) {
         std::vector<std::string> test, all;

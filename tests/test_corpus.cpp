@@ -5,19 +5,20 @@
 #include <set>
 #include <sstream>
 
-#include "spectro/corpus.hpp"
-#include "spectro/csv.hpp"
+#include "spectro/audio_folder.hpp"
+#include "spectro/corpora/corpus.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/error.hpp"
 #include "test_support.hpp"
 
-using spectro::parse_labeled_path;
+using corpora::parse_labeled_path;
 namespace fs = std::filesystem;
 
 namespace {
-spectro::LabeledFile parse(const std::string& path) {
-    auto f = parse_labeled_path(path, spectro::LabelMapping());
+corpora::LabeledFile parse(const std::string& path) {
+    auto f = parse_labeled_path(path, corpora::LabelMapping());
     EXPECT_TRUE(f.has_value()) << path;
-    return f.value_or(spectro::LabeledFile{});
+    return f.value_or(corpora::LabeledFile{});
 }
 }  // namespace
 
@@ -54,7 +55,7 @@ TEST(Corpus, ParsesEveryCorpusNamingScheme) {
         EXPECT_EQ(f.original_label, w.original) << w.path;
         EXPECT_EQ(f.label, w.label) << w.path;
     }
-    EXPECT_FALSE(parse_labeled_path("some/where/recording.wav", spectro::LabelMapping()).has_value());
+    EXPECT_FALSE(parse_labeled_path("some/where/recording.wav", corpora::LabelMapping()).has_value());
 }
 
 TEST(Corpus, ParsesTheNewCorporaNames) {
@@ -89,8 +90,8 @@ TEST(Corpus, ParsesTheNewCorporaNames) {
     }
     // Lookalikes are not taken for these corpora: a Korean number outside 1-400 or in another
     // speaker's folder, an unknown TurEV code (the folder then names the emotion, as for any folder).
-    EXPECT_FALSE(parse_labeled_path("korean/nea/nea00401.opus", spectro::LabelMapping()).has_value());
-    EXPECT_FALSE(parse_labeled_path("korean/neb/nea00001.opus", spectro::LabelMapping()).has_value());
+    EXPECT_FALSE(parse_labeled_path("korean/nea/nea00401.opus", corpora::LabelMapping()).has_value());
+    EXPECT_FALSE(parse_labeled_path("korean/neb/nea00001.opus", corpora::LabelMapping()).has_value());
     auto folder = parse("mine/bob/Happy/12_xx_take.wav");
     EXPECT_EQ(folder.corpus, "folder");
     EXPECT_EQ(folder.speaker, "bob");
@@ -109,7 +110,7 @@ TEST(Corpus, ManifestRowsWithQuotingRelativePathsAndBadRows) {
                               "6,f.wav,s1,grumpy,\n"                               // bad: unknown emotion
                               "7,g.wav,s1\n"                                       // bad: too few fields
                               "8,/abs/h.wav,s4,fearful,\n");
-    auto m = spectro::read_manifest(tmp / "my corpus/labels.csv", spectro::LabelMapping());
+    auto m = corpora::read_manifest(tmp / "my corpus/labels.csv", corpora::LabelMapping());
     EXPECT_FALSE(m.is_dataset);
     ASSERT_EQ(m.entries.size(), 5u);
     EXPECT_EQ(m.entries[0].file.path, tmp / "my corpus/a.wav");
@@ -130,15 +131,15 @@ TEST(Corpus, ManifestRowsWithQuotingRelativePathsAndBadRows) {
 
     // The corpus column wins when given; a header of neither kind is refused as a whole.
     test_support::write_bytes(tmp / "c.csv", "path,label,speaker,corpus\nx.wav,sad,7,mine\n");
-    EXPECT_EQ(spectro::read_manifest(tmp / "c.csv", spectro::LabelMapping()).entries.at(0).file.corpus, "mine");
+    EXPECT_EQ(corpora::read_manifest(tmp / "c.csv", corpora::LabelMapping()).entries.at(0).file.corpus, "mine");
     test_support::write_bytes(tmp / "bad.csv", "file,emotion\nx.wav,sad\n");
-    EXPECT_THROW(spectro::read_manifest(tmp / "bad.csv", spectro::LabelMapping()), emoclass::Error);
-    EXPECT_TRUE(spectro::is_manifest_path(tmp / "c.csv"));
-    EXPECT_FALSE(spectro::is_manifest_path(tmp / "none.csv"));
+    EXPECT_THROW(corpora::read_manifest(tmp / "bad.csv", corpora::LabelMapping()), emoclass::Error);
+    EXPECT_TRUE(corpora::is_manifest_path(tmp / "c.csv"));
+    EXPECT_FALSE(corpora::is_manifest_path(tmp / "none.csv"));
 }
 
 TEST(Corpus, MappingOverridesAndErrors) {
-    spectro::LabelMapping m;
+    corpora::LabelMapping m;
     m.apply_overrides("calm=neutral,boredom=neutral,angry=");
     EXPECT_EQ(m.map("calm"), "neutral");
     EXPECT_EQ(m.map("boredom"), "neutral");
@@ -149,15 +150,15 @@ TEST(Corpus, MappingOverridesAndErrors) {
 }
 
 TEST(Split, NoSpeakerInTwoSplitsAndFixedBySeed) {
-    std::vector<spectro::LabeledFile> files;
+    std::vector<corpora::LabeledFile> files;
     for (int spk = 1; spk <= 20; ++spk)
         for (int i = 0; i < 5; ++i) files.push_back({"p", "ravdess", std::to_string(spk), "sad", "sad"});
     for (int spk = 1001; spk <= 1076; ++spk) files.push_back({"p", "crema-d", std::to_string(spk), "sad", "sad"});
     files.push_back({"p", "tess", "OAF", "sad", "sad"});
     files.push_back({"p", "tess", "YAF", "sad", "sad"});
-    auto a = spectro::split_speakers(files, {}, 1234);
-    auto b = spectro::split_speakers(files, {}, 1234);
-    auto c = spectro::split_speakers(files, {}, 99);
+    auto a = corpora::split_speakers(files, {}, 1234);
+    auto b = corpora::split_speakers(files, {}, 1234);
+    auto c = corpora::split_speakers(files, {}, 99);
     EXPECT_EQ(a, b);
     EXPECT_NE(a, c);
     std::map<std::string, std::map<std::string, int>> counts;
@@ -178,23 +179,23 @@ TEST(Split, NoSpeakerInTwoSplitsAndFixedBySeed) {
 TEST(Split, SharedDataSplitIsSpeakerIndependent) {
     const std::string data = test_support::shared_data_dir();
     if (data.empty()) GTEST_SKIP() << "../shared/data is missing: the corpus check on real data did not run";
-    std::vector<spectro::LabeledFile> files;
+    std::vector<corpora::LabeledFile> files;
     std::size_t listed = 0;
     for (const auto& p : spectro::list_audio_files(data)) {
         ++listed;
-        auto f = parse_labeled_path(p, spectro::LabelMapping());
+        auto f = parse_labeled_path(p, corpora::LabelMapping());
         ASSERT_TRUE(f) << "unparsed corpus file " << p;
         files.push_back(*f);
     }
     // Expectations come from MANIFEST.csv (the data grows; constants went stale at 8,448 files).
     // Every parsed name agrees with it: corpus, speaker, original emotion and class.
-    auto table = spectro::read_csv(data + "/MANIFEST.csv");
+    auto table = corpora::read_csv(data + "/MANIFEST.csv");
     std::map<std::string, std::vector<std::string>> manifest;  // path -> row
     for (const auto& row : table.rows) manifest[data + "/" + row.fields.at(0)] = row.fields;
     const auto corpus = *table.column("corpus"), speaker = *table.column("speaker");
     const auto original = *table.column("original_label"), label = *table.column("label");
     EXPECT_EQ(listed, table.rows.size());
-    auto split = spectro::split_speakers(files, {}, 1234);
+    auto split = corpora::split_speakers(files, {}, 1234);
     std::set<std::string> corpora, manifest_corpora;
     for (const auto& f : files) corpora.insert(f.corpus);
     for (const auto& row : table.rows) manifest_corpora.insert(row.fields.at(corpus));
@@ -208,10 +209,10 @@ TEST(Split, SharedDataSplitIsSpeakerIndependent) {
         EXPECT_EQ(f.label, it->second[label]) << f.path;
     }
     // MANIFEST.csv read as a corpus manifest labels the same files the same way.
-    auto m = spectro::read_manifest(data + "/MANIFEST.csv", spectro::LabelMapping());
+    auto m = corpora::read_manifest(data + "/MANIFEST.csv", corpora::LabelMapping());
     EXPECT_TRUE(m.errors.empty()) << m.errors.front();
     ASSERT_EQ(m.entries.size(), files.size());
-    std::map<std::string, spectro::LabeledFile> by_path;
+    std::map<std::string, corpora::LabeledFile> by_path;
     for (const auto& e : m.entries) by_path[fs::path(e.file.path).lexically_normal().string()] = e.file;
     for (const auto& f : files) {
         const auto& e = by_path[fs::path(f.path).lexically_normal().string()];

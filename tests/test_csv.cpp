@@ -1,11 +1,11 @@
-// The one CSV reader (spectro/csv.hpp): RFC 4180 quoting, line numbers, errors that name the line.
+// The one CSV reader (spectro/corpora/csv.hpp): RFC 4180 quoting, line numbers, errors that name the line.
 #include <gtest/gtest.h>
 
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/error.hpp"
 #include "test_support.hpp"
 
-using spectro::parse_csv;
+using corpora::parse_csv;
 
 TEST(Csv, ReadsQuotedCommasLineBreaksAndQuotes) {
     const std::string text =
@@ -52,7 +52,7 @@ TEST(Csv, MalformedInputIsOneErrorNamingTheLine) {
     EXPECT_EQ(error_of("a,b\n1,2\n"), "no error");
     test_support::TempDir tmp;
     try {
-        spectro::read_csv(tmp / "missing.csv");
+        corpora::read_csv(tmp / "missing.csv");
         ADD_FAILURE() << "a missing file was read";
     } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), tmp / "missing.csv");
@@ -62,9 +62,9 @@ TEST(Csv, MalformedInputIsOneErrorNamingTheLine) {
 TEST(Csv, WrittenFieldsReadBackUnchanged) {
     const std::vector<std::string> values = {"plain", "with, comma", "with \"quote\"", "two\nlines", "cr\rlf", "", " sp "};
     std::string line;
-    for (const auto& v : values) line += (line.empty() ? "" : ",") + spectro::csv_field(v);
+    for (const auto& v : values) line += (line.empty() ? "" : ",") + corpora::csv_field(v);
     auto t = parse_csv("h1,h2,h3,h4,h5,h6,h7\n" + line + "\n", "x");
     ASSERT_EQ(t.rows.size(), 1u);
     EXPECT_EQ(t.rows[0].fields, values);
-    EXPECT_EQ(spectro::csv_field("plain"), "plain");  // quoted only when needed
+    EXPECT_EQ(corpora::csv_field("plain"), "plain");  // quoted only when needed
 }

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "test_support.hpp"
 
 using namespace test_support;
@@ -98,7 +98,7 @@ TEST(EmoclassCli, CsvWithSegmentsListsEveryWindow) {
     ASSERT_EQ(objs.size(), 2u);
     auto c = run(kBin + kModel + "-q --format csv --segments " + files);
     ASSERT_EQ(c.exit_code, 0) << c.err;
-    auto table = spectro::parse_csv(c.out, "stdout");
+    auto table = corpora::parse_csv(c.out, "stdout");
     ASSERT_EQ(table.header.back(), "end_s");
     const std::size_t row_col = *table.column("row"), start_col = *table.column("start_s"),
                       end_col = *table.column("end_s"), emotion_col = *table.column("emotion");
@@ -124,7 +124,7 @@ TEST(EmoclassCli, CsvWithSegmentsListsEveryWindow) {
     EXPECT_EQ(at, table.rows.size());
     EXPECT_GT(objs[0]["segments"].size(), 3u);
     // Without --segments the csv is unchanged: one row per file.
-    EXPECT_EQ(spectro::parse_csv(run(kBin + kModel + "-q --format csv " + files).out, "stdout").rows.size(), 2u);
+    EXPECT_EQ(corpora::parse_csv(run(kBin + kModel + "-q --format csv " + files).out, "stdout").rows.size(), 2u);
 }
 
 TEST(EmoclassCli, TrainServeParityWithSpectroDumpsPng) {

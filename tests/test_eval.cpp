@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "classify/bundle.hpp"
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/error.hpp"
 #include "test_support.hpp"
 
@@ -101,7 +101,7 @@ TEST(EvalManifest, CsvGivesLabelsSpeakersAndCorporaAndSeenSpeakersAreReportedApa
             fs::create_directories(fs::path(tmp / ("data/" + rel)).parent_path());
             write_audio(tmp / ("data/" + rel), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1,
                         voice_like(1.0 + 0.3 * e, 16000, unsigned(s * 6 + e), 100 + 30 * e));
-            csv += std::string(speakers[s]) + "," + spectro::csv_field(rel) + "," + labels[e] + ",mine," +
+            csv += std::string(speakers[s]) + "," + corpora::csv_field(rel) + "," + labels[e] + ",mine," +
                    (n == 2 ? "\"loud,\nthen \"\"quiet\"\"\"" : "") + "\n";
         }
     csv += "dave,\"day 0, room b/clip1.wav\",grumpy,mine,\n";  // line 21 (row 2 spans two lines): bad
@@ -178,15 +178,15 @@ TEST(EvalManifest, ShippedModelWarnsOnSeenRealSpeakersAndReportsTheNewApart) {
         "ravdess/Actor_05/03-01-06-01-02-02-05.flac", "crema-d/1008_IEO_HAP_HI.opus",
         "crema-d/1008_TIE_NEU_XX.opus"};
     // As a corpus manifest: MANIFEST.csv's own rows for these clips, paths made absolute.
-    auto table = spectro::read_csv(data + "/MANIFEST.csv");
+    auto table = corpora::read_csv(data + "/MANIFEST.csv");
     std::string csv;
     for (const auto& h : table.header) csv += (csv.empty() ? "" : ",") + h;
     csv += "\n";
     std::vector<std::string> files;
     for (const auto& row : table.rows)
         if (std::find(clips.begin(), clips.end(), row.fields[0]) != clips.end()) {
-            std::string line = spectro::csv_field(data + "/" + row.fields[0]);
-            for (std::size_t i = 1; i < row.fields.size(); ++i) line += "," + spectro::csv_field(row.fields[i]);
+            std::string line = corpora::csv_field(data + "/" + row.fields[0]);
+            for (std::size_t i = 1; i < row.fields.size(); ++i) line += "," + corpora::csv_field(row.fields[i]);
             csv += line + "\n";
             files.push_back(data + "/" + row.fields[0]);
         }

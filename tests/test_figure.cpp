@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "spectro/error.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 #include "spectro/png_io.hpp"
 
 namespace {
@@ -80,8 +80,8 @@ spectro::MelMatrix chirp(std::size_t frames, int n_mels) {
     return mel;
 }
 
-spectro::InspectionFigure basic_figure(const spectro::MelMatrix& mel) {
-    spectro::InspectionFigure fig;
+figures::InspectionFigure basic_figure(const spectro::MelMatrix& mel) {
+    figures::InspectionFigure fig;
     fig.title = "chirp.wav";
     fig.subtitle = "synthetic chirp, 16000 Hz, hop 320";
     fig.mel = &mel;
@@ -89,7 +89,7 @@ spectro::InspectionFigure basic_figure(const spectro::MelMatrix& mel) {
     return fig;
 }
 
-void add_results(spectro::InspectionFigure& fig) {
+void add_results(figures::InspectionFigure& fig) {
     fig.labels = {"angry", "disgust", "fear", "happy", "neutral", "sad"};
     fig.probabilities = {0.05, 0.02, 0.11, 0.63, 0.15, 0.04};
     fig.timeline = {{0.0, 1.0, "", 0.0}, {1.0, 2.0, "happy", 0.81}, {2.0, 2.5, "neutral", 0.55}, {2.5, 4.0, "sad", 0.4}};
@@ -107,7 +107,7 @@ TEST(InspectionFigure, RendersAReadablePng) {
     TempDir dir;
     const auto mel = chirp(200, 128);  // 4 s at the default hop
     const std::string path = dir.file("plain.png");
-    spectro::write_inspection_figure(path, basic_figure(mel));
+    figures::write_inspection_figure(path, basic_figure(mel));
     ASSERT_TRUE(has_png_signature(read_bytes(path)));
     const spectro::Image img = spectro::read_png(path);
     EXPECT_GE(img.width, 900);
@@ -128,7 +128,7 @@ TEST(InspectionFigure, LowFrequenciesAtTheBottom) {
     for (std::size_t f = 0; f < 100; ++f)
         for (std::size_t m = 0; m < 12; ++m) mel.values[f * 128 + m] = 1.0f;
     const std::string path = dir.file("low.png");
-    spectro::write_inspection_figure(path, basic_figure(mel));
+    figures::write_inspection_figure(path, basic_figure(mel));
     const spectro::Image img = spectro::read_png(path);
     // The plot occupies roughly x 84..980, y 78..458; sample well inside it.
     double top = 0, bottom = 0;
@@ -143,9 +143,9 @@ TEST(InspectionFigure, WithProbabilitiesAndTimelineIsWiderAndTaller) {
     TempDir dir;
     const auto mel = chirp(200, 128);
     auto fig = basic_figure(mel);
-    spectro::write_inspection_figure(dir.file("plain.png"), fig);
+    figures::write_inspection_figure(dir.file("plain.png"), fig);
     add_results(fig);
-    spectro::write_inspection_figure(dir.file("full.png"), fig);
+    figures::write_inspection_figure(dir.file("full.png"), fig);
     const auto plain = spectro::read_png(dir.file("plain.png"));
     const auto full = spectro::read_png(dir.file("full.png"));
     EXPECT_GT(full.width, plain.width);   // the probability chart sits to the right
@@ -158,13 +158,13 @@ TEST(InspectionFigure, SameInputGivesSameBytes) {
     const auto mel = chirp(300, 128);
     auto fig = basic_figure(mel);
     add_results(fig);
-    spectro::write_inspection_figure(dir.file("a.png"), fig);
-    spectro::write_inspection_figure(dir.file("b.png"), fig);
+    figures::write_inspection_figure(dir.file("a.png"), fig);
+    figures::write_inspection_figure(dir.file("b.png"), fig);
     const auto a = read_bytes(dir.file("a.png")), b = read_bytes(dir.file("b.png"));
     ASSERT_FALSE(a.empty());
     EXPECT_TRUE(a == b);
     // Overwriting an existing figure replaces it whole.
-    spectro::write_inspection_figure(dir.file("a.png"), basic_figure(mel));
+    figures::write_inspection_figure(dir.file("a.png"), basic_figure(mel));
     EXPECT_FALSE(read_bytes(dir.file("a.png")) == b);
 }
 
@@ -173,7 +173,7 @@ TEST(InspectionFigure, UnwritablePathThrowsAndLeavesNothing) {
     const auto mel = chirp(50, 128);
     const std::string missing = dir.file("missing/dir/figure.png");
     try {
-        spectro::write_inspection_figure(missing, basic_figure(mel));
+        figures::write_inspection_figure(missing, basic_figure(mel));
         FAIL() << "expected emoclass::Error";
     } catch (const emoclass::Error& e) {
         EXPECT_EQ(e.subject(), missing);
@@ -181,7 +181,7 @@ TEST(InspectionFigure, UnwritablePathThrowsAndLeavesNothing) {
     }
     EXPECT_FALSE(exists(missing));
     EXPECT_TRUE(dir.entries().empty());
-    EXPECT_THROW(spectro::write_inspection_figure("/proc/nonexistent/x.png", basic_figure(mel)), emoclass::Error);
+    EXPECT_THROW(figures::write_inspection_figure("/proc/nonexistent/x.png", basic_figure(mel)), emoclass::Error);
     EXPECT_FALSE(exists("/proc/nonexistent/x.png"));
 }
 
@@ -191,18 +191,18 @@ TEST(InspectionFigure, DegenerateInputsRender) {
     empty.n_mels = 128;
     auto fig = basic_figure(empty);
     add_results(fig);  // a timeline with no frames to align it to is left out, not an error
-    EXPECT_NO_THROW(spectro::write_inspection_figure(dir.file("empty.png"), fig));
+    EXPECT_NO_THROW(figures::write_inspection_figure(dir.file("empty.png"), fig));
     EXPECT_TRUE(has_png_signature(read_bytes(dir.file("empty.png"))));
 
     fig.mel = nullptr;
-    EXPECT_NO_THROW(spectro::write_inspection_figure(dir.file("null.png"), fig));
+    EXPECT_NO_THROW(figures::write_inspection_figure(dir.file("null.png"), fig));
 
     spectro::MelMatrix silent;
     silent.n_mels = 128;
     silent.values.assign(40 * 128, 0.0f);
     auto quiet = basic_figure(silent);
     quiet.timeline = {{0.0, 0.8, "", 0.0}};
-    EXPECT_NO_THROW(spectro::write_inspection_figure(dir.file("silent.png"), quiet));
+    EXPECT_NO_THROW(figures::write_inspection_figure(dir.file("silent.png"), quiet));
 
     // One frame, odd strings (invalid UTF-8, control characters, a very long title), and
     // timeline segments that are backwards, out of range or not numbers.
@@ -213,7 +213,7 @@ TEST(InspectionFigure, DegenerateInputsRender) {
     odd.labels = {"\xe2\x82", "ok"};
     odd.probabilities = {std::nan(""), 2.0};
     odd.timeline = {{1.0, 0.5, "ok", 0.5}, {-5, 100, "ok", 1.0}, {std::nan(""), 1, "", 0}};
-    EXPECT_NO_THROW(spectro::write_inspection_figure(dir.file("odd.png"), odd));
+    EXPECT_NO_THROW(figures::write_inspection_figure(dir.file("odd.png"), odd));
     EXPECT_TRUE(has_png_signature(read_bytes(dir.file("odd.png"))));
 }
 
@@ -226,12 +226,12 @@ TEST(InspectionFigure, HourLongClipIsReducedPerPixelColumn) {
     mel.n_mels = 16;
     mel.values.assign(180000 * 16, 1e-6f);
     for (std::size_t f = 0; f < 180000; f += 9000) mel.values[f * 16 + 3] = 1.0f;  // short clicks
-    spectro::InspectionFigure fig;
+    figures::InspectionFigure fig;
     fig.title = "hour.wav";
     fig.mel = &mel;
     fig.settings = s;
     for (int t = 0; t < 3600; t += 60) fig.timeline.push_back({double(t), t + 60.0, t % 120 ? "sad" : "", 0.6});
-    spectro::write_inspection_figure(dir.file("hour.png"), fig);
+    figures::write_inspection_figure(dir.file("hour.png"), fig);
     const auto img = spectro::read_png(dir.file("hour.png"));
     EXPECT_GE(img.width, 900);
     EXPECT_LE(img.width, 1300);
@@ -253,7 +253,7 @@ TEST(InspectionFigure, OverlappingWindowsKeepTheirWholeSpan) {
                               {1.44, 4.0, "sad", 0x00, 0x72, 0xb2}};
     for (const auto& w : windows) fig.timeline.push_back({w.start, w.end, w.label, 0.9});
     const std::string path = dir.file("windows.png");
-    spectro::write_inspection_figure(path, fig);
+    figures::write_inspection_figure(path, fig);
     const auto img = spectro::read_png(path);
     const spectro::SpectroSettings s;
     const double hop_s = double(s.hop_length) / s.sample_rate;
@@ -275,8 +275,31 @@ TEST(InspectionFigure, OverlappingWindowsKeepTheirWholeSpan) {
     // Three overlapping windows need three rows: the strip is taller than one row of them.
     auto one = basic_figure(mel);
     one.timeline = {{0.0, 2.0, "angry", 0.9}, {2.0, 4.0, "sad", 0.9}};
-    spectro::write_inspection_figure(dir.file("one.png"), one);
+    figures::write_inspection_figure(dir.file("one.png"), one);
     EXPECT_GT(img.height, spectro::read_png(dir.file("one.png")).height);
+}
+
+// Class colours are keyed on the corpora's spelling of the emotions (spectro/corpora/emotions.hpp):
+// a window labelled "surprised", as the corpora name it, gets the fixed yellow in the strip, not
+// the palette's first colour.
+TEST(InspectionFigure, SurprisedHasItsFixedColour) {
+    TempDir dir;
+    const auto mel = chirp(200, 128);  // 4 s
+    auto fig = basic_figure(mel);
+    fig.timeline = {{0.0, 4.0, "surprised", 0.9}};
+    const std::string path = dir.file("surprised.png");
+    figures::write_inspection_figure(path, fig);
+    const auto img = spectro::read_png(path);
+    ASSERT_EQ(img.channels, 3);
+    long yellow = 0;
+    for (int y = 458; y < img.height; ++y)
+        for (int x = 0; x < img.width; ++x) {
+            const std::size_t i = (std::size_t(y) * std::size_t(img.width) + std::size_t(x)) * 3;
+            if (std::abs(img.pixels[i] - 0xf0) <= 3 && std::abs(img.pixels[i + 1] - 0xe4) <= 3 &&
+                std::abs(img.pixels[i + 2] - 0x42) <= 3)
+                ++yellow;
+        }
+    EXPECT_GT(yellow, 1000) << "no window drawn in surprised's colour #f0e442";
 }
 
 // The name's extension picks the format: PNG, SVG or PDF; any other is refused.
@@ -284,19 +307,19 @@ TEST(InspectionFigure, SvgAndPdfFromTheName) {
     const auto mel = chirp(100, 128);
     auto fig = basic_figure(mel);
     add_results(fig);
-    EXPECT_EQ(spectro::figure_format_for("a/b.PNG"), spectro::FigureFormat::Png);
-    EXPECT_EQ(spectro::figure_format_for("b.svg"), spectro::FigureFormat::Svg);
-    EXPECT_EQ(spectro::figure_format_for("b.pdf"), spectro::FigureFormat::Pdf);
+    EXPECT_EQ(figures::figure_format_for("a/b.PNG"), figures::FigureFormat::Png);
+    EXPECT_EQ(figures::figure_format_for("b.svg"), figures::FigureFormat::Svg);
+    EXPECT_EQ(figures::figure_format_for("b.pdf"), figures::FigureFormat::Pdf);
     for (const char* bad : {"b.jpg", "b", "dir.svg/b", "b.png.tmp"})
-        EXPECT_THROW(spectro::figure_format_for(bad), emoclass::Error) << bad;
-    const auto png = spectro::render_inspection_figure(fig, "x.png");
+        EXPECT_THROW(figures::figure_format_for(bad), emoclass::Error) << bad;
+    const auto png = figures::render_inspection_figure(fig, "x.png");
     EXPECT_TRUE(has_png_signature(png));
-    const auto svg = spectro::render_inspection_figure(fig, "x.svg", spectro::FigureFormat::Svg);
+    const auto svg = figures::render_inspection_figure(fig, "x.svg", figures::FigureFormat::Svg);
     const std::string svg_text(svg.begin(), svg.end());
     EXPECT_EQ(svg_text.rfind("<?xml", 0), 0u);
     EXPECT_NE(svg_text.find("<svg"), std::string::npos);
     EXPECT_NE(svg_text.find("</svg>"), std::string::npos);  // finished, not cut off
-    const auto pdf = spectro::render_inspection_figure(fig, "x.pdf", spectro::FigureFormat::Pdf);
+    const auto pdf = figures::render_inspection_figure(fig, "x.pdf", figures::FigureFormat::Pdf);
     const std::string pdf_text(pdf.begin(), pdf.end());
     EXPECT_EQ(pdf_text.rfind("%PDF-", 0), 0u);
     EXPECT_NE(pdf_text.find("%%EOF"), std::string::npos);
@@ -308,10 +331,10 @@ TEST(InspectionFigure, RejectsMismatchedLabelsAndBadSettings) {
     auto fig = basic_figure(mel);
     fig.labels = {"a", "b"};
     fig.probabilities = {1.0};
-    EXPECT_THROW(spectro::write_inspection_figure(dir.file("x.png"), fig), emoclass::Error);
+    EXPECT_THROW(figures::write_inspection_figure(dir.file("x.png"), fig), emoclass::Error);
     fig = basic_figure(mel);
     fig.settings.hop_length = 0;
-    EXPECT_THROW(spectro::write_inspection_figure(dir.file("y.png"), fig), emoclass::Error);
+    EXPECT_THROW(figures::write_inspection_figure(dir.file("y.png"), fig), emoclass::Error);
     EXPECT_TRUE(dir.entries().empty());
 }
 
@@ -323,8 +346,8 @@ const std::vector<std::vector<long>> kCounts = {{50, 2, 3, 1, 4, 0},  {3, 30, 5,
 
 TEST(ConfusionFigure, RendersDeterministically) {
     TempDir dir;
-    spectro::write_confusion_figure(dir.file("a.png"), kLabels, kCounts, "test split");  // row 2 is empty
-    spectro::write_confusion_figure(dir.file("b.png"), kLabels, kCounts, "test split");
+    figures::write_confusion_figure(dir.file("a.png"), kLabels, kCounts, "test split");  // row 2 is empty
+    figures::write_confusion_figure(dir.file("b.png"), kLabels, kCounts, "test split");
     const auto a = read_bytes(dir.file("a.png"));
     ASSERT_TRUE(has_png_signature(a));
     EXPECT_TRUE(a == read_bytes(dir.file("b.png")));
@@ -345,8 +368,8 @@ TEST(ConfusionFigure, ManyClassesAndNoClasses) {
         counts.emplace_back(20, 0);
         counts.back()[std::size_t(i)] = 1000 + i;
     }
-    EXPECT_NO_THROW(spectro::write_confusion_figure(dir.file("many.png"), labels, counts, "many"));
-    EXPECT_NO_THROW(spectro::write_confusion_figure(dir.file("none.png"), {}, {}, "none"));
+    EXPECT_NO_THROW(figures::write_confusion_figure(dir.file("many.png"), labels, counts, "many"));
+    EXPECT_NO_THROW(figures::write_confusion_figure(dir.file("none.png"), {}, {}, "none"));
     EXPECT_TRUE(has_png_signature(read_bytes(dir.file("none.png"))));
 }
 
@@ -354,20 +377,20 @@ TEST(ConfusionFigure, RejectsBadShapesAndUnwritablePaths) {
     TempDir dir;
     auto ragged = kCounts;
     ragged[1].pop_back();
-    EXPECT_THROW(spectro::write_confusion_figure(dir.file("r.png"), kLabels, ragged, "t"), emoclass::Error);
+    EXPECT_THROW(figures::write_confusion_figure(dir.file("r.png"), kLabels, ragged, "t"), emoclass::Error);
     auto short_rows = kCounts;
     short_rows.pop_back();
-    EXPECT_THROW(spectro::write_confusion_figure(dir.file("s.png"), kLabels, short_rows, "t"), emoclass::Error);
+    EXPECT_THROW(figures::write_confusion_figure(dir.file("s.png"), kLabels, short_rows, "t"), emoclass::Error);
     auto negative = kCounts;
     negative[0][0] = -1;
-    EXPECT_THROW(spectro::write_confusion_figure(dir.file("n.png"), kLabels, negative, "t"), emoclass::Error);
+    EXPECT_THROW(figures::write_confusion_figure(dir.file("n.png"), kLabels, negative, "t"), emoclass::Error);
     const std::string missing = dir.file("missing/c.png");
-    EXPECT_THROW(spectro::write_confusion_figure(missing, kLabels, kCounts, "t"), emoclass::Error);
+    EXPECT_THROW(figures::write_confusion_figure(missing, kLabels, kCounts, "t"), emoclass::Error);
     EXPECT_TRUE(dir.entries().empty());
 }
 
 TEST(Figure, CairoVersion) {
-    const std::string v = spectro::cairo_version();
+    const std::string v = figures::cairo_version();
     ASSERT_FALSE(v.empty());
     EXPECT_TRUE(v[0] >= '0' && v[0] <= '9');
 }

@@ -1,13 +1,13 @@
 // The scripts' formats module (scripts/emoclass_train/formats.py) against the C++ definitions it
 // restates: spectro.json's defaults and names (spectro::setting_fields), model.json's window
 // defaults and bytes (classify::bundle_json), the dataset manifest's columns
-// (spectro::dataset_manifest_header, read_manifest). A default changed on one side only fails here.
+// (corpora::dataset_manifest_header, read_manifest). A default changed on one side only fails here.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "classify/bundle.hpp"
-#include "spectro/corpus.hpp"
+#include "spectro/corpora/corpus.hpp"
 #include "spectro/settings.hpp"
 #include "test_support.hpp"
 
@@ -49,9 +49,9 @@ PythonFormats python_formats(const spectro::SpectroSettings& spectro) {
     auto r = run("PYTHONPATH=" EMOCLASS_SOURCE_DIR "/scripts " + std::string(PYTHON3_BIN) + " " + (tmp / "dump.py") +
                  " " + tmp.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    const spectro::LabelMapping mapping;
-    return {json::parse(r.out), read_bytes(tmp / "model.json"), spectro::read_manifest(tmp / "dataset.csv", mapping),
-            spectro::read_manifest(tmp / "corpus.csv", mapping)};
+    const corpora::LabelMapping mapping;
+    return {json::parse(r.out), read_bytes(tmp / "model.json"), corpora::read_manifest(tmp / "dataset.csv", mapping),
+            corpora::read_manifest(tmp / "corpus.csv", mapping)};
 }
 
 TEST(PythonFormats, SpectroDefaultsAndNamesEqualTheSettingsTable) {
@@ -84,7 +84,7 @@ TEST(PythonFormats, ManifestColumnsAndSplitsAreSpectroDumps) {
     const auto py = python_formats(spectro::SpectroSettings{}).definitions;
     std::string header;
     for (const auto& column : py["manifest_columns"]) header += (header.empty() ? "" : ",") + column.get<std::string>();
-    EXPECT_EQ(header + "\n", spectro::dataset_manifest_header());
+    EXPECT_EQ(header + "\n", corpora::dataset_manifest_header());
     EXPECT_EQ(py["splits"], (json{"train", "val", "test"}));
 }
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/npy_io.hpp"
 #include "spectro/png_io.hpp"
 #include "test_support.hpp"
@@ -64,6 +64,23 @@ TEST(SpectroDumpCli, HelpAndVersion) {
     EXPECT_EQ(run(kBin + " --n-fft").exit_code, 2);
     EXPECT_EQ(run(kBin + " --no-such-flag x.wav -o /tmp").exit_code, 2);
     EXPECT_EQ(run(kBin + " x.wav -o /tmp --power 3").exit_code, 2);
+}
+
+// The figures' drawing is a module loaded on the first figure (spectro/figures/figures_module.hpp):
+// the dynamic loader's own log shows that a process that draws nothing never loads cairo, and
+// that one that draws does.
+TEST(SpectroDumpCli, CairoLoadsOnlyWhenAFigureIsDrawn) {
+    TempDir tmp;
+    write_audio(tmp / "a.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, voice_like(1.0, 16000));
+    auto r = run("LD_DEBUG=files " + kBin + " -q " + (tmp / "a.wav") + " -o " + (tmp / "out"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("libcairo"), std::string::npos) << "cairo loaded for a model-input PNG";
+    EXPECT_EQ(r.err.find("libfigures_cairo"), std::string::npos);
+    r = run("LD_DEBUG=files " + kBin + " -q --inspect " + (tmp / "a.wav") + " -o " + (tmp / "fig"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("libfigures_cairo"), std::string::npos) << "the figures module was not loaded to draw";
+    EXPECT_NE(r.err.find("libcairo"), std::string::npos);
+    EXPECT_GT(spectro::read_png(tmp / "fig/a.inspect.png").width, 600);
 }
 
 TEST(SpectroDumpCli, PngRawAndInspect) {
@@ -186,7 +203,7 @@ TEST(SpectroDumpCli, DatasetModeSplitsBySpeakerAndIsIndependentOfJobs) {
         ASSERT_EQ(read_bytes(e.path().string()), read_bytes(tmp / ("ds2/" + rel))) << rel;
     }
     // The manifest: no speaker in two splits; label folders match labels.
-    const auto table = spectro::read_csv(tmp / "ds1/manifest.csv");
+    const auto table = corpora::read_csv(tmp / "ds1/manifest.csv");
     EXPECT_EQ(table.header, (std::vector<std::string>{"source", "corpus", "speaker", "label", "split", "image"}));
     std::map<std::string, std::set<std::string>> splits_of_speaker;
     std::size_t rows = 0;
@@ -360,7 +377,7 @@ TEST(SpectroDumpCli, AFolderNamedLikeAnOutputIsAnErrorNotDone) {
     // --dataset: the same for an image path.
     make_corpus(tmp / "corpus", 3);
     ASSERT_EQ(run(kBin + " -q --dataset " + (tmp / "corpus") + " -o " + (tmp / "ds")).exit_code, 0);
-    const auto table = spectro::read_csv(tmp / "ds/manifest.csv");
+    const auto table = corpora::read_csv(tmp / "ds/manifest.csv");
     const std::string image = tmp / ("ds/" + table.rows[0].fields[5]);
     fs::remove(image);
     fs::create_directories(image);
@@ -378,7 +395,7 @@ TEST(SpectroDumpCli, SharedDataDumpsCompletely) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // Every MANIFEST.csv row with one of the six labels (an empty label: calm, surprised, ...);
     // expectations come from the manifest, as the data grows.
-    const auto table = spectro::read_csv(data + "/MANIFEST.csv");
+    const auto table = corpora::read_csv(data + "/MANIFEST.csv");
     const auto label = *table.column("label");
     std::size_t labelled = 0;
     for (const auto& row : table.rows) labelled += !row.fields.at(label).empty();
@@ -396,14 +413,14 @@ TEST(SpectroDumpCli, DatasetFromACsvManifestEqualsTheFolderDumpAndReportsBadRows
     // The same files under names that say nothing, in folders with a comma and a space, listed by
     // a manifest with relative paths, quoted fields, an ignored column with a line break, a
     // corpus column, and one bad row.
-    const auto manifest = spectro::read_csv(tmp / "by_name/manifest.csv");
+    const auto manifest = corpora::read_csv(tmp / "by_name/manifest.csv");
     std::string csv = "speaker,path,label,corpus,note\n";
     int n = 0;
     for (const auto& row : manifest.rows) {
         const std::string rel = "take, " + row.fields[1] + "/clip " + std::to_string(++n) + fs::path(row.fields[0]).extension().string();
         fs::create_directories(fs::path(tmp / ("mine/" + rel)).parent_path());
         fs::copy_file(row.fields[0], tmp / ("mine/" + rel));
-        csv += row.fields[2] + "," + spectro::csv_field(rel) + "," + row.fields[3] + "," + row.fields[1] + "," +
+        csv += row.fields[2] + "," + corpora::csv_field(rel) + "," + row.fields[3] + "," + row.fields[1] + "," +
                (n == 3 ? "\"checked\nby \"\"ear\"\"\"" : "") + "\n";
     }
     csv += "99,\"take, x/missing.wav\",,ravdess,\n";              // no label: counted as unlabelled
@@ -419,7 +436,7 @@ TEST(SpectroDumpCli, DatasetFromACsvManifestEqualsTheFolderDumpAndReportsBadRows
     EXPECT_NE(r.err.find("1 failed"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("1 unlabelled"), std::string::npos) << r.err;
     // Same speakers, splits and labels as by name, so the same images, byte for byte.
-    const auto again = spectro::read_csv(tmp / "by_csv/manifest.csv");
+    const auto again = corpora::read_csv(tmp / "by_csv/manifest.csv");
     ASSERT_EQ(again.rows.size(), manifest.rows.size());
     std::map<std::string, std::string> image_of_split;  // corpus/speaker/label -> split
     for (const auto& row : manifest.rows) image_of_split[row.fields[1] + "/" + row.fields[2]] = row.fields[4];
@@ -460,7 +477,7 @@ TEST(SpectroDumpCli, ListSplitOfSharedDataGivesTheShippedModelsSpeakers) {
     auto r = run(kBin + " --list-split --dataset " + data + "/ravdess " + data + "/crema-d " + data + "/tess " + data +
                  "/emodb");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto rows = spectro::parse_csv(r.out, "stdout").rows;
+    auto rows = corpora::parse_csv(r.out, "stdout").rows;
     std::map<std::string, std::map<std::string, std::set<std::string>>> listed;  // split -> corpus -> speakers
     std::map<std::string, std::size_t> files;
     for (const auto& row : rows) {

@@ -32,7 +32,7 @@
 #include "spectro/atomic_file.hpp"
 #include "spectro/audio_reader.hpp"
 #include "spectro/error.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 #include "spectro/mel_spectrogram.hpp"
 #include "spectro/parallel.hpp"
 #include "spectro/png_io.hpp"
@@ -70,7 +70,7 @@ void write_explain(const std::string& path, const std::string& input, const clas
                    const classify::Result& r, const spectro::MelMatrix& mel) {
     const auto figure = classify::explain_figure(bundle, r, mel, r.duration_s,
                                                  std::filesystem::path(input).filename().string(),
-                                                 spectro::figure_format_for(path));
+                                                 figures::figure_format_for(path));
     spectro::write_file_atomically(path, figure);
 }
 
@@ -266,7 +266,7 @@ int main(int argc, char** argv) {
         "  emoclass eval ../shared/data/ravdess     # accuracy, macro-F1, confusion matrix\n"
         "  emoclass serve --port 8080               # HTTP: POST /v1/classify\n"
         "  arecord -f S16_LE -r 16000 -c 1 | emoclass listen -");
-    app.set_version_flag("--version", version_text());
+    app.set_version_flag("--version", version_text);  // called only for --version: it loads the figures module
     app.require_subcommand(0, 1);
     std::string model_dir;
     app.add_option("-m,--model", model_dir, "model bundle folder (model.onnx + model.json) [default: shipped model]");
@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         if (!co.explain.empty()) try {
-            spectro::figure_format_for(co.explain);  // a name that says no format is refused before the work
+            figures::figure_format_for(co.explain);  // a name that says no format is refused before the work
         } catch (const emoclass::Error& e) {
             std::fprintf(stderr, "emoclass: %s\n", e.what());
             return 2;

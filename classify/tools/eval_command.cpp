@@ -10,9 +10,9 @@
 #include "common.hpp"
 #include "spectro/tools/progress.hpp"
 #include "spectro/atomic_file.hpp"
-#include "spectro/corpus.hpp"
+#include "spectro/corpora/corpus.hpp"
 #include "spectro/error.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 #include "spectro/parallel.hpp"
 
 namespace tools {
@@ -31,18 +31,18 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
     // Inputs: audio files and folders (labels from names), *.csv manifests given as inputs or with
     // --manifest (labels, speakers and corpora from their columns).
     std::vector<std::string> names, manifests;
-    for (const auto& in : o.inputs) (spectro::is_manifest_path(in) ? manifests : names).push_back(in);
+    for (const auto& in : o.inputs) (corpora::is_manifest_path(in) ? manifests : names).push_back(in);
     if (!o.manifest.empty()) manifests.push_back(o.manifest);
-    const spectro::LabelMapping mapping;
-    std::vector<spectro::LabeledFile> files;
+    const corpora::LabelMapping mapping;
+    std::vector<corpora::LabeledFile> files;
     std::size_t unlabelled = 0, outside = 0, bad_rows = 0;
     for (const auto& f : expand_inputs(names, &bad_rows)) {  // what cannot be looked at counts as failed
-        auto parsed = spectro::parse_labeled_path(f, mapping);
+        auto parsed = corpora::parse_labeled_path(f, mapping);
         if (parsed) files.push_back(*parsed);
         else ++unlabelled;
     }
     for (const auto& path : manifests) {
-        auto manifest = spectro::read_manifest(path, mapping);
+        auto manifest = corpora::read_manifest(path, mapping);
         if (!o.split.empty() && !manifest.is_dataset)
             throw emoclass::Error(path, "--split needs spectro-dump's manifest.csv (this one has no split column)");
         for (const auto& e : manifest.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
@@ -56,7 +56,7 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
 
     // Files whose label the model lacks are counted and skipped.
     struct Item {
-        spectro::LabeledFile file;
+        corpora::LabeledFile file;
         std::string group;  // speaker_group()
         int truth = -1;
         int predicted = -1;
@@ -205,7 +205,7 @@ int run_eval(const classify::ModelBundle& bundle, const EvalOptions& o) {
         for (const auto& row : report.confusion) counts.emplace_back(row.begin(), row.begin() + long(bundle.labels.size()));
         std::vector<std::string> data = o.inputs;
         if (!o.manifest.empty()) data.push_back(o.manifest);
-        spectro::write_confusion_figure(o.confusion_png, bundle.labels, counts,
+        figures::write_confusion_figure(o.confusion_png, bundle.labels, counts,
                                         classify::confusion_title(bundle.name, data, o.split, report));
     }
     return failed ? 1 : 0;

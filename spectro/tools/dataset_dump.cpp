@@ -10,7 +10,8 @@
 #include "spectro/tools/batch_io.hpp"
 #include "spectro/tools/progress.hpp"
 #include "spectro/atomic_file.hpp"
-#include "spectro/csv.hpp"
+#include "spectro/audio_folder.hpp"
+#include "spectro/corpora/csv.hpp"
 #include "spectro/error.hpp"
 #include "spectro/image.hpp"
 #include "spectro/mel_spectrogram.hpp"
@@ -23,19 +24,19 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Item {
-    spectro::LabeledFile file;
+    corpora::LabeledFile file;
     std::string split;
     std::string image;  // relative to out_dir
     enum class State { Pending, Written, Existing, Failed } state = State::Pending;
     std::string error;
 };
 
-std::string manifest_row(const Item& it) { return spectro::dataset_manifest_row(it.file, it.split, it.image); }
+std::string manifest_row(const Item& it) { return corpora::dataset_manifest_row(it.file, it.split, it.image); }
 
 // --list-split: the manifest the dump would write, on stdout, and speakers and files per split and
 // corpus on stderr; no audio is read and nothing is written.
 int list_split(const std::vector<Item>& items, std::size_t bad_rows) {
-    std::string manifest = spectro::dataset_manifest_header();
+    std::string manifest = corpora::dataset_manifest_header();
     std::map<std::string, std::map<std::string, std::pair<std::set<std::string>, std::size_t>>> counts;
     for (const auto& it : items) {
         manifest += manifest_row(it);
@@ -77,14 +78,14 @@ int run_dataset_dump(const DatasetOptions& o) {
     std::vector<Item> items;
     std::size_t unlabelled = 0, bad_rows = 0;
     std::map<std::string, std::size_t> mapped_out;
-    auto add = [&](const spectro::LabeledFile& f) {
+    auto add = [&](const corpora::LabeledFile& f) {
         if (f.original_label.empty()) ++unlabelled;
         else if (f.label.empty()) ++mapped_out[f.original_label];
         else items.push_back(Item{f, "", "", Item::State::Pending, ""});
     };
     for (const auto& root : o.roots) {
-        if (spectro::is_manifest_path(root)) {
-            auto manifest = spectro::read_manifest(root, o.mapping);
+        if (corpora::is_manifest_path(root)) {
+            auto manifest = corpora::read_manifest(root, o.mapping);
             for (const auto& e : manifest.errors) std::fprintf(stderr, "error: %s\n", e.c_str());
             bad_rows += manifest.errors.size();
             for (const auto& e : manifest.entries) add(e.file);
@@ -95,7 +96,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         for (const auto& [path, reason] : unreadable) std::fprintf(stderr, "error: %s: %s\n", path.c_str(), reason.c_str());
         bad_rows += unreadable.size();
         for (const auto& path : audio_files) {
-            auto parsed = spectro::parse_labeled_path(path, o.mapping);
+            auto parsed = corpora::parse_labeled_path(path, o.mapping);
             if (parsed) add(*parsed);
             else ++unlabelled;
         }
@@ -103,9 +104,9 @@ int run_dataset_dump(const DatasetOptions& o) {
     if (items.empty()) throw emoclass::Error(o.roots.front(), "no labelled audio files found");
 
     // 2. Speaker-independent split, then unique image names.
-    std::vector<spectro::LabeledFile> files;
+    std::vector<corpora::LabeledFile> files;
     for (const auto& it : items) files.push_back(it.file);
-    auto split = spectro::split_speakers(files, o.fractions, o.seed);
+    auto split = corpora::split_speakers(files, o.fractions, o.seed);
     std::set<std::string> names;
     for (auto& it : items) {
         it.split = split.at({it.file.corpus, it.file.speaker});
@@ -148,7 +149,7 @@ int run_dataset_dump(const DatasetOptions& o) {
         throw emoclass::Error(settings_path.string(),
                              "was written with other settings; use --overwrite or another output directory");
     for (const char* s : {"train", "val", "test"})
-        for (const auto& label : spectro::emotion_classes()) {
+        for (const auto& label : corpora::emotion_classes()) {
             fs::create_directories(out / s / label, ec);
             if (ec) throw emoclass::Error((out / s / label).string(), "cannot create directory: " + ec.message());
             spectro::remove_stale_temporaries((out / s / label).string());  // a killed run's debris
@@ -176,7 +177,7 @@ int run_dataset_dump(const DatasetOptions& o) {
     progress.finish();
 
     // 5. Manifest of every image that exists, spectro.json, summary.
-    std::string manifest = spectro::dataset_manifest_header();
+    std::string manifest = corpora::dataset_manifest_header();
     std::size_t written = 0, existing = 0, failed = 0;
     std::map<std::string, std::size_t> per_split;
     for (const auto& it : items) {

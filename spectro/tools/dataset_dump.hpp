@@ -5,17 +5,17 @@
 #include <string>
 #include <vector>
 
-#include "spectro/corpus.hpp"
+#include "spectro/corpora/corpus.hpp"
 #include "spectro/settings.hpp"
 
 namespace tools {
 
 struct DatasetOptions {
-    std::vector<std::string> roots;  // folders, or *.csv corpus manifests (spectro/corpus.hpp)
+    std::vector<std::string> roots;  // folders, or *.csv corpus manifests (spectro/corpora/corpus.hpp)
     std::string out_dir;
     spectro::SpectroSettings settings;
-    spectro::LabelMapping mapping;
-    spectro::SplitFractions fractions;
+    corpora::LabelMapping mapping;
+    corpora::SplitFractions fractions;
     std::uint64_t seed = 1234;
     int jobs = 0;
     bool overwrite = false;

@@ -20,7 +20,7 @@
 #include "spectro/audio_reader.hpp"
 #include "spectro/db.hpp"
 #include "spectro/error.hpp"
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
 #include "spectro/image.hpp"
 #include "spectro/mel_spectrogram.hpp"
 #include "spectro/npy_io.hpp"
@@ -54,14 +54,14 @@ void dump_one(const std::string& input, const std::string& output, bool inspect,
     auto mel = spectro::mel_from_file(input, s, &info);
     if (mel.frames() == 0) throw emoclass::Error(input, "shorter than one STFT frame (center is off)");
     {
-        spectro::InspectionFigure fig;
+        figures::InspectionFigure fig;
         fig.title = fs::path(input).filename().string();
         char dur[64];
         std::snprintf(dur, sizeof dur, "%.2f s, %d Hz x %d ch -> ", info.duration_s, info.source_rate, info.channels);
         fig.subtitle = dur + describe(s);
         fig.mel = &mel;
         fig.settings = s;
-        spectro::write_inspection_figure(output, fig);
+        figures::write_inspection_figure(output, fig);
     }
 }
 
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
         "  spectro-dump --dataset ../shared/data -o dataset/   # train/val/test ImageFolder + manifest.csv\n"
         "Defaults equal librosa.feature.melspectrogram + power_to_db(ref=np.max, top_db=80) with the\n"
         "settings shown; --settings FILE loads a spectro.json (flags given after it still override).");
-    app.set_version_flag("--version", version_text());
+    app.set_version_flag("--version", version_text);  // called only for --version: it loads the figures module
     app.get_formatter()->column_width(34);
 
     std::vector<std::string> inputs, dataset_roots;

@@ -3,10 +3,10 @@
 // no build step, nothing fetched from anywhere but this server.
 'use strict';
 
-// The colours of the figure (spectro/figure.cpp): Okabe-Ito, safe for colour-blind readers.
+// The colours of the figure (spectro/figures/figure.cpp): Okabe-Ito, safe for colour-blind readers.
 const COLOURS = {
   angry: '#d55e00', disgust: '#009e73', fear: '#cc79a7',
-  happy: '#e69f00', neutral: '#56b4e9', sad: '#0072b2', surprise: '#f0e442', calm: '#8fb996',
+  happy: '#e69f00', neutral: '#56b4e9', sad: '#0072b2', surprised: '#f0e442', calm: '#8fb996',
 };
 const SPARE_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442', '#7f7f7f'];
 const MAX_RECORD_S = 300;

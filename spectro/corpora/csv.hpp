@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace spectro {
+namespace corpora {
 
 struct CsvRow {
     std::size_t line = 0;  // 1-based line where the row starts (a quoted field may span lines)
@@ -34,4 +34,4 @@ CsvTable read_csv(const std::string& path);
 // One field as written into a CSV row: quoted only when it holds a comma, quote or line break.
 std::string csv_field(const std::string& value);
 
-}  // namespace spectro
+}  // namespace corpora

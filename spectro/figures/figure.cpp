@@ -1,4 +1,5 @@
-#include "spectro/figure.hpp"
+#include "spectro/figures/figure.hpp"
+#include "spectro/figures/figures_module.hpp"
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -13,13 +14,23 @@
 #include <cstring>
 #include <memory>
 
-#include "spectro/atomic_file.hpp"
+#include "spectro/corpora/emotions.hpp"
 #include "spectro/db.hpp"
 #include "spectro/error.hpp"
 #include "spectro/image.hpp"
 #include "spectro/mel_filterbank.hpp"
 
-namespace spectro {
+namespace figures {
+// What the figures take from the feature library.
+using spectro::Colormap;
+using spectro::MelMatrix;
+using spectro::MelScale;
+using spectro::SpectroSettings;
+using spectro::colormap_rgb;
+using spectro::hz_to_mel;
+using spectro::to_db_ref_max;
+namespace emotion = corpora::emotion;
+
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -245,10 +256,6 @@ std::vector<unsigned char> encode_canvas(const std::string& path, Canvas& canvas
     if (st != CAIRO_STATUS_SUCCESS) throw emoclass::Error(path, std::string("cannot encode PNG: ") + cairo_status_to_string(st));
     return png;
 }
-
-// Encodes in memory first, so a failure can never leave a partial PNG behind, then writes
-// atomically.
-void write_canvas(const std::string& path, Canvas& canvas) { write_file_atomically(path, encode_canvas(path, canvas)); }
 
 // ---------------------------------------------------------------------------------------------
 // Axes
@@ -530,14 +537,15 @@ void draw_colorbar(cairo_t* cr, const Rect& bar, Colormap cmap, double top_db) {
     draw_text(cr, bar.x + bar.w / 2, bar.y - 9, "dB", Align::Center, kInk);
 }
 
-// Colours for classes: fixed ones for the usual emotion names (so "angry" is red in every figure)
-// and a colour-blind-safe palette (Okabe-Ito) for anything else.
+// Colours for classes: fixed ones for the usual emotion names, spelt as the corpora spell them
+// (so "angry" is red in every figure), and a colour-blind-safe palette (Okabe-Ito) for anything else.
 Rgb class_color(const std::string& label, std::size_t index) {
     static const struct {
         const char* name;
         std::uint32_t rgb;
-    } known[] = {{"angry", 0xd55e00}, {"disgust", 0x009e73}, {"fear", 0xcc79a7}, {"happy", 0xe69f00},
-                 {"neutral", 0x56b4e9}, {"sad", 0x0072b2}, {"surprise", 0xf0e442}, {"calm", 0x8fb996}};
+    } known[] = {{emotion::angry, 0xd55e00},   {emotion::disgust, 0x009e73},   {emotion::fear, 0xcc79a7},
+                 {emotion::happy, 0xe69f00},   {emotion::neutral, 0x56b4e9},   {emotion::sad, 0x0072b2},
+                 {emotion::surprised, 0xf0e442}, {emotion::calm, 0x8fb996}};
     for (const auto& k : known)
         if (label == k.name) return hex(k.rgb);
     static const std::uint32_t palette[] = {0x0072b2, 0xe69f00, 0x009e73, 0xcc79a7, 0x56b4e9, 0xd55e00, 0xf0e442, 0x7f7f7f};
@@ -735,19 +743,10 @@ constexpr int kBottom = 14;
 
 }  // namespace
 
-FigureFormat figure_format_for(const std::string& path) {
-    const auto dot = path.find_last_of("./");
-    std::string ext = dot != std::string::npos && path[dot] == '.' ? path.substr(dot + 1) : "";
-    for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    if (ext == "png") return FigureFormat::Png;
-    if (ext == "svg") return FigureFormat::Svg;
-    if (ext == "pdf") return FigureFormat::Pdf;
-    throw emoclass::Error(path, "a figure is written as .png, .svg or .pdf; the name says " +
-                          (ext.empty() ? std::string("none of them") : "." + ext));
-}
-
-std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figure, const std::string& path,
-                                                    FigureFormat format) {
+// The module's entry points (figures_module.hpp); the host writes what they return, atomically,
+// so a failure never leaves a partial file behind.
+std::vector<unsigned char> render_inspection(const InspectionFigure& figure, const std::string& path,
+                                             FigureFormat format) {
     const SpectroSettings& s = figure.settings;
     s.validate(path);
     if (!figure.probabilities.empty() && figure.labels.size() != figure.probabilities.size())
@@ -821,12 +820,8 @@ std::vector<unsigned char> render_inspection_figure(const InspectionFigure& figu
     return encode_canvas(path, canvas);
 }
 
-void write_inspection_figure(const std::string& path, const InspectionFigure& figure) {
-    write_file_atomically(path, render_inspection_figure(figure, path));
-}
-
-void write_confusion_figure(const std::string& path, const std::vector<std::string>& labels,
-                            const std::vector<std::vector<long>>& counts, const std::string& title) {
+std::vector<unsigned char> render_confusion(const std::string& path, const std::vector<std::string>& labels,
+                                           const std::vector<std::vector<long>>& counts, const std::string& title) {
     const std::size_t n = labels.size();
     if (counts.size() != n) throw emoclass::Error(path, "confusion matrix has " + std::to_string(counts.size()) + " rows for " +
                                                   std::to_string(n) + " labels");
@@ -884,8 +879,7 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
 
     if (n == 0) {
         draw_note(cr, {0, 70, double(width), 60}, "no classes", kMuted);
-        write_canvas(path, canvas);
-        return;
+        return encode_canvas(path, canvas);
     }
 
     // Counts are never ellipsized (a truncated number is a wrong number): the count font shrinks
@@ -963,9 +957,13 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
     draw_text(cr, grid_rect.x + grid / 2, grid_rect.bottom() + 8 + col_names_h + 16, "predicted", Align::Center, kInk);
     draw_text_up(cr, grid_rect.x - 8 - name_w - 14, grid_rect.y + grid / 2, "true", kInk);
 
-    write_canvas(path, canvas);
+    return encode_canvas(path, canvas);
 }
 
-std::string cairo_version() { return cairo_version_string(); }
+}  // namespace figures
 
-}  // namespace spectro
+extern "C" __attribute__((visibility("default"))) const figures::ModuleEntryPoints* emoclass_figures_module() {
+    static const figures::ModuleEntryPoints entry_points{figures::render_inspection, figures::render_confusion,
+                                                         cairo_version_string};
+    return &entry_points;
+}

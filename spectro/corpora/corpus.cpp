@@ -1,30 +1,31 @@
-#include "spectro/corpus.hpp"
+#include "spectro/corpora/corpus.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <random>
 #include <regex>
-#include <set>
 
-#include "spectro/audio_folder.hpp"
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
+#include "spectro/corpora/emotions.hpp"
 #include "spectro/error.hpp"
 
-namespace spectro {
+namespace corpora {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& emotion_classes() {
-    static const std::vector<std::string> classes = {"angry", "disgust", "fear", "happy", "neutral", "sad"};
+    static const std::vector<std::string> classes = {emotion::angry, emotion::disgust, emotion::fear,
+                                                     emotion::happy, emotion::neutral, emotion::sad};
     return classes;
 }
 
 namespace {
 
 const std::vector<std::string>& original_emotions() {
-    static const std::vector<std::string> all = {"angry",     "disgust", "fear",      "happy",
-                                                 "neutral",   "sad",     "calm",      "surprised",
-                                                 "pleasant_surprise", "boredom"};
+    static const std::vector<std::string> all = {emotion::angry,   emotion::disgust, emotion::fear,
+                                                 emotion::happy,   emotion::neutral, emotion::sad,
+                                                 emotion::calm,    emotion::surprised,
+                                                 emotion::pleasant_surprise, emotion::boredom};
     return all;
 }
 
@@ -36,21 +37,21 @@ std::string lower(std::string s) {
 // Folder names people use for emotions ("Angry", "fearful", "ps", "surprise"...).
 std::string normalise_emotion_word(const std::string& word) {
     static const std::map<std::string, std::string> aliases = {
-        {"angry", "angry"},         {"anger", "angry"},        {"ang", "angry"},
-        {"disgust", "disgust"},     {"disgusted", "disgust"},  {"dis", "disgust"},
-        {"fear", "fear"},           {"fearful", "fear"},       {"fea", "fear"},
-        {"happy", "happy"},         {"happiness", "happy"},    {"hap", "happy"},
-        {"neutral", "neutral"},     {"neu", "neutral"},        {"sad", "sad"},
-        {"sadness", "sad"},         {"calm", "calm"},          {"surprised", "surprised"},
-        {"surprise", "surprised"},  {"ps", "pleasant_surprise"}, {"pleasant_surprise", "pleasant_surprise"},
-        {"pleasant_surprised", "pleasant_surprise"}, {"boredom", "boredom"}, {"bored", "boredom"}};
+        {"angry", emotion::angry},         {"anger", emotion::angry},        {"ang", emotion::angry},
+        {"disgust", emotion::disgust},     {"disgusted", emotion::disgust},  {"dis", emotion::disgust},
+        {"fear", emotion::fear},           {"fearful", emotion::fear},       {"fea", emotion::fear},
+        {"happy", emotion::happy},         {"happiness", emotion::happy},    {"hap", emotion::happy},
+        {"neutral", emotion::neutral},     {"neu", emotion::neutral},        {"sad", emotion::sad},
+        {"sadness", emotion::sad},         {"calm", emotion::calm},          {"surprised", emotion::surprised},
+        {"surprise", emotion::surprised},  {"ps", emotion::pleasant_surprise}, {"pleasant_surprise", emotion::pleasant_surprise},
+        {"pleasant_surprised", emotion::pleasant_surprise}, {"boredom", emotion::boredom}, {"bored", emotion::boredom}};
     auto it = aliases.find(lower(word));
     return it == aliases.end() ? "" : it->second;
 }
 
 // Korean sample: numbers 1-100 neutral, 101-200 happy, 201-300 angry, 301-400 sad; else nullptr.
 const char* korean_emotion(int number) {
-    static const char* by_hundred[] = {"neutral", "happy", "angry", "sad"};
+    static const char* by_hundred[] = {emotion::neutral, emotion::happy, emotion::angry, emotion::sad};
     return number >= 1 && number <= 400 ? by_hundred[(number - 1) / 100] : nullptr;
 }
 
@@ -104,21 +105,21 @@ std::optional<LabeledFile> parse_labeled_path(const std::string& path, const Lab
     static const std::regex korean(R"(^([a-z]{3})(\d{5})$)");
     static const std::regex turev(R"(^(\d+)_([a-z]{2})_([^_]+)$)");
     static const std::map<std::string, std::string> ravdess_codes = {
-        {"01", "neutral"}, {"02", "calm"},  {"03", "happy"},   {"04", "sad"},
-        {"05", "angry"},   {"06", "fear"},  {"07", "disgust"}, {"08", "surprised"}};
-    static const std::map<std::string, std::string> crema_codes = {{"ANG", "angry"}, {"DIS", "disgust"},
-                                                                    {"FEA", "fear"},  {"HAP", "happy"},
-                                                                    {"NEU", "neutral"}, {"SAD", "sad"}};
-    static const std::map<std::string, std::string> emodb_codes = {{"W", "angry"},   {"L", "boredom"},
-                                                                    {"E", "disgust"}, {"A", "fear"},
-                                                                    {"F", "happy"},   {"T", "sad"},
-                                                                    {"N", "neutral"}};
-    static const std::map<std::string, std::string> savee_codes = {{"a", "angry"}, {"d", "disgust"},
-                                                                    {"f", "fear"},  {"h", "happy"},
-                                                                    {"n", "neutral"}, {"sa", "sad"},
-                                                                    {"su", "surprised"}};
+        {"01", emotion::neutral}, {"02", emotion::calm},  {"03", emotion::happy},   {"04", emotion::sad},
+        {"05", emotion::angry},   {"06", emotion::fear},  {"07", emotion::disgust}, {"08", emotion::surprised}};
+    static const std::map<std::string, std::string> crema_codes = {{"ANG", emotion::angry}, {"DIS", emotion::disgust},
+                                                                    {"FEA", emotion::fear},  {"HAP", emotion::happy},
+                                                                    {"NEU", emotion::neutral}, {"SAD", emotion::sad}};
+    static const std::map<std::string, std::string> emodb_codes = {{"W", emotion::angry},   {"L", emotion::boredom},
+                                                                    {"E", emotion::disgust}, {"A", emotion::fear},
+                                                                    {"F", emotion::happy},   {"T", emotion::sad},
+                                                                    {"N", emotion::neutral}};
+    static const std::map<std::string, std::string> savee_codes = {{"a", emotion::angry}, {"d", emotion::disgust},
+                                                                    {"f", emotion::fear},  {"h", emotion::happy},
+                                                                    {"n", emotion::neutral}, {"sa", emotion::sad},
+                                                                    {"su", emotion::surprised}};
     // TurEV-DB's codes are Turkish words: kizgin (angry), mutlu (happy), huzunlu (sad).
-    static const std::map<std::string, std::string> turev_codes = {{"kz", "angry"}, {"mt", "happy"}, {"hl", "sad"}};
+    static const std::map<std::string, std::string> turev_codes = {{"kz", emotion::angry}, {"mt", emotion::happy}, {"hl", emotion::sad}};
 
     if (std::regex_match(stem, m, ravdess) && ravdess_codes.count(m[3].str())) {
         f.corpus = "ravdess";
@@ -255,21 +256,6 @@ Manifest read_manifest(const std::string& csv_path, const LabelMapping& mapping)
     return out;
 }
 
-bool has_audio_extension(const std::string& path) {
-    static const std::set<std::string> exts = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".au"};
-    return exts.count(lower(fs::path(path).extension().string())) > 0;
-}
-
-std::vector<std::string> list_audio_files(const std::string& root,
-                                          std::vector<std::pair<std::string, std::string>>* errors) {
-    FolderWalk walk = walk_folder(root, false);
-    std::vector<std::string> out;
-    for (auto& path : walk.files)
-        if (has_audio_extension(path)) out.push_back(std::move(path));
-    if (errors) errors->insert(errors->end(), walk.errors.begin(), walk.errors.end());
-    return out;
-}
-
 std::map<std::pair<std::string, std::string>, std::string> split_speakers(const std::vector<LabeledFile>& files,
                                                                          const SplitFractions& fractions,
                                                                          std::uint64_t seed) {
@@ -302,4 +288,4 @@ std::map<std::pair<std::string, std::string>, std::string> split_speakers(const 
     return split;
 }
 
-}  // namespace spectro
+}  // namespace corpora

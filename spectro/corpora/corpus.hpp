@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace spectro {
+namespace corpora {
 
 // The six classes, in the order every model of this project uses.
 const std::vector<std::string>& emotion_classes();
@@ -39,14 +39,7 @@ struct LabeledFile {
 // Parses a path; nullopt when neither the name nor the parent folder tells an emotion.
 std::optional<LabeledFile> parse_labeled_path(const std::string& path, const LabelMapping& mapping);
 
-// Audio files under `root` (recursively, sorted), by extension: wav, flac, ogg, opus, mp3, aif(f), au.
-// What cannot be looked at (spectro/audio_folder.hpp, FolderWalk::errors) goes to `errors` when
-// given, else is passed over.
-std::vector<std::string> list_audio_files(const std::string& root,
-                                          std::vector<std::pair<std::string, std::string>>* errors = nullptr);
-bool has_audio_extension(const std::string& path);
-
-// A labelled-file list in CSV (spectro/csv.hpp), in one of two kinds told apart by the header:
+// A labelled-file list in CSV (spectro/corpora/csv.hpp), in one of two kinds told apart by the header:
 //  - corpus manifest: columns path,label,speaker and optionally corpus; others are ignored (so
 //    ../shared/data/MANIFEST.csv is one). `path` is relative to the CSV's folder (or absolute);
 //    `label` is an emotion word mapped through the LabelMapping (empty: no label); `corpus`
@@ -90,4 +83,4 @@ std::map<std::pair<std::string, std::string>, std::string> split_speakers(const 
                                                                          const SplitFractions& fractions,
                                                                          std::uint64_t seed);
 
-}  // namespace spectro
+}  // namespace corpora

@@ -2,14 +2,15 @@
 // Figures for people, drawn with cairo (text, axes, anti-aliasing): the inspection figure of a
 // spectrogram (time axis in seconds, frequency axis in Hz, dB colorbar, title), optionally with a
 // probability bar chart and a timeline of per-window results, and a confusion-matrix figure.
-// The one place in the project that draws for people.
+// The one place in the project that draws for people. The drawing is a module loaded on the first
+// figure (figures_module.hpp), so a process that draws nothing never loads cairo.
 #include <string>
 #include <vector>
 
 #include "spectro/mel_spectrogram.hpp"
 #include "spectro/settings.hpp"
 
-namespace spectro {
+namespace figures {
 
 struct TimelineSegment {
     double start_s = 0, end_s = 0;
@@ -20,8 +21,8 @@ struct TimelineSegment {
 struct InspectionFigure {
     std::string title;                     // usually the file name
     std::string subtitle;                  // duration and settings, one line
-    const MelMatrix* mel = nullptr;        // the whole clip (frame-major mel values)
-    SpectroSettings settings;              // how `mel` was computed
+    const spectro::MelMatrix* mel = nullptr;        // the whole clip (frame-major mel values)
+    spectro::SpectroSettings settings;              // how `mel` was computed
     // Optional: class probabilities drawn as a horizontal bar chart beside the spectrogram.
     std::vector<std::string> labels;
     std::vector<double> probabilities;
@@ -49,4 +50,4 @@ void write_confusion_figure(const std::string& path, const std::vector<std::stri
 
 std::string cairo_version();
 
-}  // namespace spectro
+}  // namespace figures

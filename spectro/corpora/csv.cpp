@@ -1,4 +1,4 @@
-#include "spectro/csv.hpp"
+#include "spectro/corpora/csv.hpp"
 
 #include <csv.h>
 
@@ -7,7 +7,7 @@
 #include "spectro/error.hpp"
 #include "spectro/read_file.hpp"
 
-namespace spectro {
+namespace corpora {
 
 namespace {
 
@@ -77,7 +77,7 @@ CsvTable parse_csv(const std::string& text, const std::string& source) {
     return table;
 }
 
-CsvTable read_csv(const std::string& path) { return parse_csv(read_file(path), path); }
+CsvTable read_csv(const std::string& path) { return parse_csv(spectro::read_file(path), path); }
 
 std::string csv_field(const std::string& value) {
     if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
@@ -86,4 +86,4 @@ std::string csv_field(const std::string& value) {
     return out + "\"";
 }
 
-}  // namespace spectro
+}  // namespace corpora
