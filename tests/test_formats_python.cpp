@@ -39,7 +39,7 @@ print(json.dumps({"spectro_defaults": formats.SPECTRO_DEFAULTS, "choices": forma
 struct PythonFormats {
     json definitions;
     std::string model_json;  // the model.json formats.write_json wrote
-    spectro::Manifest dataset_manifest, corpus_manifest;  // what formats.write_manifest wrote, read here
+    corpora::Manifest dataset_manifest, corpus_manifest;  // what formats.write_manifest wrote, read here
 };
 
 PythonFormats python_formats(const spectro::SpectroSettings& spectro) {
