@@ -1,10 +1,11 @@
 """The training pipeline's code, shared by the command-line scripts beside this folder.
 
     dataset   spectro-dump dataset folders: manifest.csv, spectro.json, PNG decoding, colormap
-              inversion, teacher probabilities
+              inversion, teacher probabilities and features
     augment   augmentation of dB-index images on the batch
     model     the YOLOv8-cls network, its input, checkpoints
-    training  EMA, corpus adversary, learning-rate schedule, optimiser, evaluation of a split
+    training  EMA, corpus adversary, feature matching, learning-rate schedule, optimiser,
+              evaluation of a split
     metrics   accuracy, macro-F1 (scikit-learn's rule), confusion matrix
     bundle    model.json, the emoclass bundle manifest
 

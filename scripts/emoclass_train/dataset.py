@@ -1,6 +1,6 @@
 """A spectro-dump dataset folder (docs/formats.md): manifest.csv, spectro.json and the PNGs,
 decoded once into memory in the dB-index domain (gray value or colormap index), and the teacher
-probabilities train.py distils from.
+probabilities and pooled features train.py distils from.
 
 Every problem is raised as emoclass_train.Error("FILE: reason"); the scripts print it.
 """
