@@ -275,7 +275,8 @@ def main(argv=None):
                 x, y = augment(x, y)
             n_t = K if teacher is not None else 0
             n_c = C if adversary is not None else 0
-            y, teacher_y, corpus_y, feat_y = y[:, :K], y[:, K:K + n_t], y[:, K + n_t:K + n_t + n_c], y[:, K + n_t + n_c:]
+            y, teacher_y, corpus_y, feat_y = (y[:, :K], y[:, K:K + n_t], y[:, K + n_t:K + n_t + n_c],
+                                              y[:, K + n_t + n_c:])
             lr = lr_at(step, sched_epochs * steps_per_epoch, warmup_steps, args.lr, args.final_lr_frac)
             for g in (opt.param_groups + (adv_opt.param_groups if adv_opt is not None else [])
                       + (fm_opt.param_groups if fm_opt is not None else [])):
