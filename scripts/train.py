@@ -35,9 +35,10 @@ import torch.nn.functional as F
 
 from emoclass_train import Error
 from emoclass_train.augment import Augmenter
-from emoclass_train.dataset import SPLITS, load_dataset, load_teacher
+from emoclass_train.dataset import SPLITS, load_dataset, load_teacher, load_teacher_features
 from emoclass_train.model import SCALES, InputMaker, build_model, load_init, save_checkpoint
-from emoclass_train.training import EMA, CorpusAdversary, adversary_weight, evaluate, lr_at, make_optimizer
+from emoclass_train.training import (EMA, CorpusAdversary, FeatureMatcher, adversary_weight, evaluate, lr_at,
+                                     make_optimizer)
 
 
 def log(msg):
@@ -90,6 +91,11 @@ def parse_args(argv=None):
                    help="teacher probabilities per source file (scripts/teacher_features.py soft)")
     p.add_argument("--teacher-weight", type=float, default=0.0,
                    help="share of the target given to the teacher's probabilities (0 = no distillation)")
+    p.add_argument("--teacher-features", type=pathlib.Path,
+                   help="teacher's pooled features per source file (scripts/teacher_features.py extract)")
+    p.add_argument("--feature-weight", type=float, default=0.0,
+                   help="weight of the feature-matching loss (cosine distance to the standardised teacher "
+                        "features, through a training-only linear projector; 0 = off)")
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay for evaluated/saved weights (0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=pathlib.Path, help="checkpoint to fine-tune from")
@@ -193,6 +199,17 @@ def main(argv=None):
         hits = float(np.mean(teacher.argmax(1) == tr["y"]))
         log(f"teacher: {args.teacher} on {len(tr['y'])} training images (agrees with the label on "
             f"{hits:.1%}), weight {args.teacher_weight:g}")
+    teacher_feats, has_feats = None, None
+    if args.feature_weight > 0:
+        if not args.teacher_features:
+            fail("--feature-weight needs --teacher-features FILE")
+        # Looked up for the training split's files only: val, test and a held-out corpus's files
+        # (all in test) never reach the targets or the standardisation statistics.
+        teacher_feats, has_feats, used, unused = load_teacher_features(args.teacher_features, tr["source"])
+        log(f"teacher features: {args.teacher_features}, {teacher_feats.shape[1]} per file, for "
+            f"{int(has_feats.sum())} of {len(tr['y'])} training images, weight {args.feature_weight:g}; rows used "
+            + " ".join(f"{c}:{n}" for c, n in used.items()) + "; never used "
+            + (" ".join(f"{c}:{n}" for c, n in unused.items()) or "none"))
     log("class weights " + " ".join(f"{l}:{w:.2f}" for l, w in zip(labels, class_w)))
 
     opt = make_optimizer(model, args)
@@ -201,6 +218,13 @@ def main(argv=None):
         adversary = CorpusAdversary(model.model[-1].linear.in_features, C)
         model.model[-1].linear.register_forward_pre_hook(adversary.capture)
         adv_opt = torch.optim.AdamW(adversary.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    matcher, fm_opt = None, None
+    if teacher_feats is not None:  # off: nothing built, no random draws, older runs unchanged
+        with torch.random.fork_rng(devices=[]):  # its own initialisation: dropout's draws stay as without it
+            torch.manual_seed(args.seed + 2)
+            matcher = FeatureMatcher(model.model[-1].linear.in_features, teacher_feats.shape[1])
+        matcher.attach(model)
+        fm_opt = torch.optim.AdamW(matcher.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = len(tr["y"]) // args.batch  # the last partial batch is dropped (BN)
     sched_epochs = args.epochs
     warmup_steps = int(args.warmup_epochs * steps_per_epoch)
@@ -234,6 +258,7 @@ def main(argv=None):
         perm = torch.randperm(len(tr["y"]), generator=order_gen).numpy()
         loss_sum, seen, t_compute = 0.0, 0, 0.0
         adv_sum, adv_hits = 0.0, 0
+        fm_sum, fm_seen = 0.0, 0
         for b in range(steps_per_epoch):
             idx = np.sort(perm[b * args.batch:(b + 1) * args.batch])
             x = torch.from_numpy(tr["x"][idx]).unsqueeze(1).float()
@@ -243,12 +268,18 @@ def main(argv=None):
                 y = torch.cat([y, torch.from_numpy(teacher[idx])], 1)
             if adversary is not None:  # corpus labels ride along as extra columns, so mixup mixes them too
                 y = torch.cat([y, F.one_hot(torch.from_numpy(tr["corpus"][idx]), C).float()], 1)
+            if matcher is not None:  # teacher features and whether the file has them, mixed alike
+                y = torch.cat([y, torch.from_numpy(teacher_feats[idx]),
+                               torch.from_numpy(has_feats[idx].astype(np.float32)).unsqueeze(1)], 1)
             if augment is not None:
                 x, y = augment(x, y)
             n_t = K if teacher is not None else 0
-            y, teacher_y, corpus_y = y[:, :K], y[:, K:K + n_t], y[:, K + n_t:]
+            n_c = C if adversary is not None else 0
+            y, teacher_y, corpus_y, feat_y = (y[:, :K], y[:, K:K + n_t], y[:, K + n_t:K + n_t + n_c],
+                                              y[:, K + n_t + n_c:])
             lr = lr_at(step, sched_epochs * steps_per_epoch, warmup_steps, args.lr, args.final_lr_frac)
-            for g in opt.param_groups + (adv_opt.param_groups if adv_opt is not None else []):
+            for g in (opt.param_groups + (adv_opt.param_groups if adv_opt is not None else [])
+                      + (fm_opt.param_groups if fm_opt is not None else [])):
                 g["lr"] = lr
             t_c = time.time()
             logits = model(make_input(x))
@@ -268,11 +299,23 @@ def main(argv=None):
                 adv_opt.zero_grad(set_to_none=True)
                 adv_sum += adv_loss.item() * len(idx)
                 adv_hits += adv_correct
+            if matcher is not None:
+                # A mixed pair counts only when both files have teacher features (the mixed flag is
+                # then 1); otherwise the mixed target would be part feature, part zeros.
+                valid = feat_y[:, -1] > 1.0 - 1e-6
+                fm_loss = matcher.loss(feat_y[:, :-1], valid)
+                total = total + args.feature_weight * fm_loss
+                fm_opt.zero_grad(set_to_none=True)
+                n_valid = int(valid.sum())
+                fm_sum += fm_loss.item() * n_valid
+                fm_seen += n_valid
             total.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             opt.step()
             if adversary is not None:
                 adv_opt.step()
+            if matcher is not None:
+                fm_opt.step()
             if ema is not None:
                 ema.update(model)
             t_compute += time.time() - t_c
@@ -311,6 +354,8 @@ def main(argv=None):
         if adversary is not None:
             rec["corpus_loss"] = adv_sum / max(seen, 1)
             rec["corpus_acc"] = adv_hits / max(seen, 1)  # how well the adversary still tells corpora apart
+        if matcher is not None:
+            rec["feature_loss"] = fm_sum / max(fm_seen, 1)  # mean cosine distance to the teacher
         summary["history"].append(rec)
         summary["best"] = best
         write_json(args.out / "train.json", summary)
@@ -318,7 +363,8 @@ def main(argv=None):
         log(f"epoch {epoch:3d}/{sched_epochs} loss {rec['loss']:.4f} val_acc {val['acc']:.4f} "
             f"val_f1 {val['macro_f1']:.4f}{' *' if improved else '  '} lr {rec['lr']:.2e} "
             f"{ips:.0f} img/s elapsed {fmt_time(elapsed)} eta {fmt_time(eta)} | {corp}"
-            + (f" | corpus adversary loss {rec['corpus_loss']:.3f} acc {rec['corpus_acc']:.2f}" if adversary else ""))
+            + (f" | corpus adversary loss {rec['corpus_loss']:.3f} acc {rec['corpus_acc']:.2f}" if adversary else "")
+            + (f" | feature loss {rec['feature_loss']:.3f}" if matcher else ""))
         if stop_reason:
             break
         if budget_s and elapsed + t_epoch > budget_s and epoch < sched_epochs:

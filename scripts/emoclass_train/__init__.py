@@ -2,9 +2,11 @@
 
     formats   the file formats: spectro.json (the settings' defaults), model.json, manifest.csv
     dataset   spectro-dump dataset folders: PNG decoding, colormap inversion, teacher probabilities
+              and features
     augment   augmentation of dB-index images on the batch
     model     the YOLOv8-cls network, its input, checkpoints
-    training  EMA, corpus adversary, learning-rate schedule, optimiser, evaluation of a split
+    training  EMA, corpus adversary, feature matching, learning-rate schedule, optimiser,
+              evaluation of a split
     metrics   accuracy, macro-F1 (scikit-learn's rule), confusion matrix
 
 The scripts in scripts/ import it by name (Python puts a script's folder first on sys.path);

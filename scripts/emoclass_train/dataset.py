@@ -1,6 +1,6 @@
 """A spectro-dump dataset folder (docs/formats.md; manifest.csv and spectro.json are read by
-emoclass_train.formats): the PNGs decoded once into memory in the dB-index domain (gray value or colormap index), and the teacher
-probabilities train.py distils from.
+emoclass_train.formats): the PNGs decoded once into memory in the dB-index domain (gray value or
+colormap index), and the teacher probabilities and pooled features train.py distils from.
 
 Every problem is raised as emoclass_train.Error("FILE: reason"); the scripts print it.
 """
@@ -135,3 +135,45 @@ def load_teacher(path, sources, labels):
     if not np.all(np.isfinite(probs)) or np.abs(probs.sum(1) - 1).max() > 1e-3:
         raise Error(f"{path}: teacher probabilities must be finite and sum to 1 per file")
     return probs
+
+
+def load_teacher_features(path, sources):
+    """The teacher's pooled encoder features (scripts/teacher_features.py extract: arrays
+    `features` and `source`) for each of `sources`, standardised with the mean and standard
+    deviation of exactly those rows. Returns (features (N, D) float32, has (N,) bool, used
+    {corpus: rows}, unused {corpus: rows}).
+
+    `sources` are the training split's files only: rows of any other file (a corpus held out by
+    scripts/holdout_corpus.py, whose files are all in the test split, or the val and test
+    speakers) are never returned and never enter the statistics. A training file missing from
+    the file gets zeros and has=False (no feature loss for it)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "features" not in z.files or "source" not in z.files:
+                raise Error(f"{path}: needs the arrays features and source (teacher_features.py extract)")
+            feats, srcs = z["features"], z["source"]
+            corpus = z["corpus"] if "corpus" in z.files else np.full(len(srcs), "?")
+    except (OSError, ValueError) as e:
+        raise Error(f"{path}: cannot be read as an .npz file ({e})")
+    if feats.ndim != 2 or len(feats) != len(srcs) or len(corpus) != len(srcs):
+        raise Error(f"{path}: features must be (files, D) with one source and corpus per row")
+    row_of = {}
+    for i, s in enumerate(srcs.tolist()):
+        if s in row_of:
+            raise Error(f"{path}: source {s} appears twice")
+        row_of[s] = i
+    rows = np.array([row_of.get(s, -1) for s in sources], np.int64)
+    has = rows >= 0
+    if not has.any():
+        raise Error(f"{path}: none of the {len(sources)} training files has teacher features")
+    picked = feats[rows[has]].astype(np.float64)
+    if not np.all(np.isfinite(picked)):
+        raise Error(f"{path}: teacher features of training files must be finite")
+    mean, std = picked.mean(0), picked.std(0)
+    std = np.where(std > 0, std, 1.0)
+    out = np.zeros((len(sources), feats.shape[1]), np.float32)
+    out[has] = ((picked - mean) / std).astype(np.float32)
+    taken = np.zeros(len(srcs), bool)
+    taken[rows[has]] = True
+    count = lambda sel: {c: int(n) for c, n in zip(*np.unique(corpus[sel], return_counts=True))}
+    return out, has, count(taken), count(~taken)

@@ -1,5 +1,6 @@
 """The parts of a training run around the network: weight averaging (EMA), the corpus
-adversary, the learning-rate schedule, the optimiser and the evaluation of a split."""
+adversary, feature matching to a teacher, the learning-rate schedule, the optimiser and the
+evaluation of a split."""
 import math
 
 import torch
@@ -70,6 +71,42 @@ class CorpusAdversary(torch.nn.Module):
         loss = -(corpus_target * F.log_softmax(logits, 1)).sum(1).mean()
         correct = (logits.argmax(1) == corpus_target.argmax(1)).sum().item()
         return loss, correct
+
+
+def feature_matching_loss(predicted, target, valid):
+    """Mean cosine distance 1 - cos(predicted, target) over the rows where `valid` is true (a
+    0-dim zero when none is). Cosine, not squared error: it is bounded (0..2) and blind to each
+    clip's feature norm, so a few clips far from the teacher's mean cannot dominate the term,
+    and what it keeps, the direction of the standardised feature vector, is what a linear
+    head on the teacher's features decides by."""
+    if not bool(valid.any()):
+        return predicted.sum() * 0.0
+    cos = F.cosine_similarity(predicted[valid], target[valid], dim=1, eps=1e-8)
+    return (1.0 - cos).mean()
+
+
+class FeatureMatcher(torch.nn.Module):
+    """Feature-matching distillation: a linear projector from the student's pooled features
+    (the Classify head's global average pool, before dropout) to the teacher's pooled encoder
+    features, trained jointly with the network; its loss pulls the student's pooled features
+    towards carrying what the frozen teacher's do. Training-time only, like CorpusAdversary:
+    it hooks the network from outside, so checkpoints and exports do not contain it."""
+
+    def __init__(self, features, teacher_features):
+        super().__init__()
+        self.proj = torch.nn.Linear(features, teacher_features)
+        self.features = None
+
+    def attach(self, model):
+        """Captures the pooled features of every forward pass of `model` (a YOLOv8Cls)."""
+        return model.model[-1].pool.register_forward_hook(self.capture)
+
+    def capture(self, module, inputs, output):
+        # A copy: Classify's in-place dropout rewrites the pooled tensor right after this hook.
+        self.features = output.flatten(1).clone()
+
+    def loss(self, target, valid):
+        return feature_matching_loss(self.proj(self.features), target, valid)
 
 
 def adversary_weight(step, total_steps, peak):
