@@ -3,7 +3,7 @@ each: spectro.json (the spectrogram settings and their defaults), model.json (th
 manifest) and spectro-dump's dataset manifest.csv.
 
 Their C++ definitions are spectro/settings.cpp (the settings table), classify/bundle.cpp
-(bundle_json, parse_bundle_json) and spectro/corpus.cpp (dataset_manifest_header, read_manifest);
+(bundle_json, parse_bundle_json) and spectro/corpora/corpus.cpp (dataset_manifest_header, read_manifest);
 tests/test_formats_python.cpp checks that this module's defaults, choices, columns and model.json
 bytes equal theirs. Standard library only, so every script can import it.
 """
