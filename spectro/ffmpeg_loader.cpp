@@ -1,17 +1,13 @@
 // Loads the FFmpeg decoder module (libspectro_ffmpeg.so) on first use; see ffmpeg_decoder.hpp.
-// Where it is looked for, in order: $EMOCLASS_FFMPEG_MODULE, beside the binary that holds this
-// code (an executable, or a Python extension that ships the module next to itself), the build
-// tree that made this library, the install location (<libdir>/emoclass/). It stays loaded for
-// the process's life.
+// It is looked for as spectro/module_loader.hpp says, $EMOCLASS_FFMPEG_MODULE first.
 #include <dlfcn.h>
 
-#include <cstdlib>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "spectro/error.hpp"
 #include "spectro/ffmpeg_decoder.hpp"
+#include "spectro/module_loader.hpp"
 
 namespace spectro {
 namespace {
@@ -27,32 +23,16 @@ const Module& module() {
     static Module m;
     static std::once_flag once;
     std::call_once(once, [] {
-        std::vector<std::string> candidates;
-        if (const char* env = std::getenv("EMOCLASS_FFMPEG_MODULE"); env && *env) candidates.push_back(env);
-        Dl_info self{};
-        if (dladdr(reinterpret_cast<void*>(&ffmpeg_version), &self) && self.dli_fname) {
-            const std::string binary = self.dli_fname;
-            const auto slash = binary.rfind('/');
-            if (slash != std::string::npos) candidates.push_back(binary.substr(0, slash + 1) + "libspectro_ffmpeg.so");
-        }
-        candidates.push_back(SPECTRO_FFMPEG_MODULE_BUILD_PATH);
-        candidates.push_back(SPECTRO_FFMPEG_MODULE_INSTALL_PATH);
-        for (const auto& path : candidates) {
-            void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-            if (!handle) {
-                if (m.why_not.empty()) m.why_not = dlerror();
-                continue;
-            }
+        const ModuleSearch search{"EMOCLASS_FFMPEG_MODULE", "libspectro_ffmpeg.so",
+                                  reinterpret_cast<const void*>(&ffmpeg_version), SPECTRO_FFMPEG_MODULE_BUILD_PATH,
+                                  SPECTRO_FFMPEG_MODULE_INSTALL_PATH, "the FFmpeg decoder module"};
+        m.path = load_module(search, [](void* handle) {
             m.open = reinterpret_cast<FfmpegOpenFn>(dlsym(handle, "spectro_ffmpeg_open"));
             m.version = reinterpret_cast<FfmpegVersionFn>(dlsym(handle, "spectro_ffmpeg_version"));
-            if (m.open && m.version) {
-                m.path = path;
-                m.why_not.clear();
-                return;
-            }
+            if (m.open && m.version) return true;
             m.open = nullptr;
-            m.why_not = path + " is not the FFmpeg decoder module";
-        }
+            return false;
+        }, m.why_not);
     });
     return m;
 }

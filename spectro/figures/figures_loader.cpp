@@ -1,12 +1,8 @@
 // The figures' API (figure.hpp) over the drawing module (figures_module.hpp), loaded on first use.
-// Where it is looked for, in order: $EMOCLASS_FIGURES_MODULE, beside the binary that holds this
-// code (an executable, or a Python extension that ships the module next to itself), the build
-// tree that made this library, the install location (<libdir>/emoclass/). It stays loaded for
-// the process's life.
+// It is looked for as spectro/module_loader.hpp says, $EMOCLASS_FIGURES_MODULE first.
 #include <dlfcn.h>
 
 #include <cctype>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +11,7 @@
 #include "spectro/error.hpp"
 #include "spectro/figures/figure.hpp"
 #include "spectro/figures/figures_module.hpp"
+#include "spectro/module_loader.hpp"
 
 namespace figures {
 namespace {
@@ -28,29 +25,14 @@ const Module& module() {
     static Module m;
     static std::once_flag once;
     std::call_once(once, [] {
-        std::vector<std::string> candidates;
-        if (const char* env = std::getenv("EMOCLASS_FIGURES_MODULE"); env && *env) candidates.push_back(env);
-        Dl_info self{};
-        if (dladdr(reinterpret_cast<void*>(&figure_format_for), &self) && self.dli_fname) {
-            const std::string binary = self.dli_fname;
-            const auto slash = binary.rfind('/');
-            if (slash != std::string::npos) candidates.push_back(binary.substr(0, slash + 1) + "libfigures_cairo.so");
-        }
-        candidates.push_back(FIGURES_MODULE_BUILD_PATH);
-        candidates.push_back(FIGURES_MODULE_INSTALL_PATH);
-        for (const auto& path : candidates) {
-            void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-            if (!handle) {
-                if (m.why_not.empty()) m.why_not = dlerror();
-                continue;
-            }
+        const spectro::ModuleSearch search{"EMOCLASS_FIGURES_MODULE", "libfigures_cairo.so",
+                                           reinterpret_cast<const void*>(&figure_format_for),
+                                           FIGURES_MODULE_BUILD_PATH, FIGURES_MODULE_INSTALL_PATH,
+                                           "the figures module"};
+        spectro::load_module(search, [](void* handle) {
             const auto entry = reinterpret_cast<FiguresModuleFn>(dlsym(handle, "emoclass_figures_module"));
-            if (entry && (m.entry = entry())) {
-                m.why_not.clear();
-                return;
-            }
-            m.why_not = path + " is not the figures module";
-        }
+            return entry && (m.entry = entry());
+        }, m.why_not);
     });
     return m;
 }
