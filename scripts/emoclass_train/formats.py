@@ -79,14 +79,19 @@ def read_spectro(root):
         return json.load(f)
 
 
-def check_spectro(path):
-    """A spectro.json checked for use in a bundle: (settings, colormap)."""
+def _load_json(path):
+    """A JSON file's value; an unreadable or malformed file is one Error naming it."""
     try:
-        spectro = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except OSError as e:
         raise Error(f"{path}: cannot be read ({e.strerror})")
     except json.JSONDecodeError as e:
         raise Error(f"{path}: not valid JSON ({e.msg}, line {e.lineno})")
+
+
+def check_spectro(path):
+    """A spectro.json checked for use in a bundle: (settings, colormap)."""
+    spectro = _load_json(path)
     if not isinstance(spectro, dict):
         raise Error(f"{path}: must be a JSON object (the spectro.json spectro-dump wrote)")
     unknown = sorted(set(spectro) - SPECTRO_KEYS)
@@ -150,12 +155,7 @@ def training_data(rows):
 
 def read_model_json(path):
     """An emoclass bundle's model.json as a dict (checked to be one)."""
-    try:
-        manifest = json.loads(path.read_text())
-    except OSError as e:
-        raise Error(f"{path}: cannot be read ({e.strerror})")
-    except json.JSONDecodeError as e:
-        raise Error(f"{path}: not valid JSON ({e.msg}, line {e.lineno})")
+    manifest = _load_json(path)
     if not isinstance(manifest, dict) or manifest.get("format") != "emoclass-model":
         raise Error(f"{path}: not an emoclass model.json (format)")
     return manifest
