@@ -247,22 +247,37 @@ void BM_Inference(benchmark::State& state) {
 }
 BENCHMARK(BM_Inference)->Arg(1)->Arg(0)->ArgName("threads")->Unit(benchmark::kMillisecond);
 
+// The same with the bundle's int8 network (`emoclass --int8`), when model.json names one.
+void BM_InferenceInt8(benchmark::State& state) {
+    if (bundle().int8_file.empty()) return state.SkipWithError("the bundle has no int8_model");
+    classify::set_inference_threads(1);
+    classify::Classifier classifier(classify::use_int8(bundle()));
+    const auto img = spectro::render_image(clip_mel(), bundle().spectro);
+    for (auto _ : state) benchmark::DoNotOptimize(classifier.classify(img).data());
+    state.SetLabel("1 thread, " + bundle().dir + "/" + bundle().int8_file);
+    set_rate(state, kClipSeconds);
+}
+BENCHMARK(BM_InferenceInt8)->Unit(benchmark::kMillisecond);
+
 // File -> emotion: decode, mel, windows, image, model, aggregate, on the 3 s 16-bit WAV (one
 // window) and on the same clip at 48 kHz (resampling included). One inference thread.
-void analyze(benchmark::State& state, const std::string& path) {
+void analyze(benchmark::State& state, const std::string& path, bool int8 = false) {
+    if (int8 && bundle().int8_file.empty()) return state.SkipWithError("the bundle has no int8_model");
     classify::set_inference_threads(1);
-    classify::Analyzer analyzer(bundle());
+    classify::Analyzer analyzer(int8 ? classify::use_int8(bundle()) : bundle());
     for (auto _ : state) {
         auto r = analyzer.analyze_file(path);
         benchmark::DoNotOptimize(r.probabilities.data());
     }
-    state.SetLabel("1 thread, model " + bundle().dir);
+    state.SetLabel("1 thread, model " + bundle().dir + (int8 ? "/" + bundle().int8_file : ""));
     set_rate(state, kClipSeconds);
 }
 void BM_AnalyzeFileWav16k(benchmark::State& state) { analyze(state, fixture().wav16k); }
 void BM_AnalyzeFileWav48k(benchmark::State& state) { analyze(state, fixture().wav48k); }
 BENCHMARK(BM_AnalyzeFileWav16k)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AnalyzeFileWav48k)->Unit(benchmark::kMillisecond);
+void BM_AnalyzeFileWav48kInt8(benchmark::State& state) { analyze(state, fixture().wav48k, true); }
+BENCHMARK(BM_AnalyzeFileWav48kInt8)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

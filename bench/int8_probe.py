@@ -10,7 +10,9 @@ interleaved over --rounds rounds whose order alternates, median ms per forward:
   fp32 fused  SiLU rewritten into OpenCV's Swish layer, as emoclass runs it
               (classify/silu_fusion.hpp; here with the onnx package, for this probe only);
   int8 / int8 fused   the same networks after cv::dnn::Net::quantize (per-channel weights,
-              activations calibrated on --calibration training images).
+              activations calibrated on --calibration training images), in memory only;
+  model_int8.onnx     the bundle's saved int8 network (scripts/quantize_bundle.py), when
+              model.json names one: what `emoclass --int8` runs.
 For each: accuracy on the scored images, and how many labels differ from fp32 fused.
 Timings mean something only on an otherwise idle machine (the load average is printed).
 """
@@ -98,6 +100,8 @@ def main():
         start = time.perf_counter()
         nets[name.replace("fp32", "int8")] = nets[name].quantize(calib_batch, cv2.CV_32F, cv2.CV_32F)
         print(f"quantize({name}): {time.perf_counter() - start:.2f} s", flush=True)
+    if meta.get("int8_model"):
+        nets[meta["int8_model"]] = cv2.dnn.readNetFromONNX(str(args.model / meta["int8_model"]))
     outputs = {name: forward_all(net, scored) for name, net in nets.items()}  # also warms up
 
     times = {name: [] for name in nets}

@@ -192,6 +192,14 @@ ModelBundle parse_checked(const std::string& text, const std::string& dir, const
             b.window.min_voiced_fraction = v.get<double>();
         }
     }
+    if (j.contains("int8_model")) {
+        const json& f = j["int8_model"];
+        // A plain file name inside the bundle: model.json never points outside its folder.
+        if (!f.is_string() || f.get<std::string>().empty() || f.get<std::string>().find('/') != std::string::npos ||
+            f.get<std::string>()[0] == '.')
+            fail(file, "int8_model must be a file name inside the bundle (e.g. model_int8.onnx)");
+        b.int8_file = f.get<std::string>();
+    }
     if (j.contains("training_data")) b.training_data = read_training_data(j["training_data"], file);
     return b;
 }
@@ -215,6 +223,7 @@ nlohmann::ordered_json bundle_json(const ModelBundle& b) {
                   {"std", b.input.std}};
     j["spectro"] = nlohmann::ordered_json::parse(b.spectro.to_json());  // spectro.json's own (sorted) order
     j["window"] = {{"hop_s", b.window.hop_s}, {"min_voiced_fraction", b.window.min_voiced_fraction}};
+    if (!b.int8_file.empty()) j["int8_model"] = b.int8_file;
     if (!b.training_data.empty()) {
         auto& td = j["training_data"];
         for (const char* split : {"train", "val", "test"}) {  // the order the splits are made in
@@ -237,6 +246,15 @@ ModelBundle load_bundle(const std::string& dir) {
         fail(json_path, "larger than " + std::to_string(kMaxManifestBytes) + " bytes (a manifest is a few KB)");
     ModelBundle b = parse_bundle_json(spectro::read_file(json_path), dir);
     if (!fs::is_regular_file(b.onnx_path(), ec)) fail(b.onnx_path(), "missing");
+    if (!b.int8_file.empty() && !fs::is_regular_file(dir + "/" + b.int8_file, ec))
+        fail(dir + "/" + b.int8_file, "missing (model.json's int8_model names it)");
+    return b;
+}
+
+ModelBundle use_int8(ModelBundle b) {
+    if (b.int8_file.empty())
+        fail(b.json_path(), "this model has no int8 network (no int8_model; scripts/quantize_bundle.py makes one)");
+    b.onnx_file = b.int8_file;
     return b;
 }
 

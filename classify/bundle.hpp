@@ -45,7 +45,12 @@ struct ModelBundle {
     spectro::SpectroSettings spectro;
     WindowPolicy window;
     TrainingData training_data;  // empty when model.json has no record
-    std::string onnx_path() const { return dir + "/model.onnx"; }
+    // model.json's optional `int8_model`: a file in the bundle holding the same network quantised
+    // to int8 for OpenCV DNN (scripts/quantize_bundle.py); "" when the bundle has none.
+    std::string int8_file;
+    // The network file this bundle runs: model.onnx, or int8_file after use_int8().
+    std::string onnx_file = "model.onnx";
+    std::string onnx_path() const { return dir + "/" + onnx_file; }
     std::string json_path() const { return dir + "/model.json"; }
 };
 
@@ -54,10 +59,14 @@ struct ModelBundle {
 ModelBundle load_bundle(const std::string& dir);
 ModelBundle parse_bundle_json(const std::string& text, const std::string& dir);
 // model.json of `b`, keys in docs/formats.md's order (format, format_version, name, labels,
-// output, input, spectro, window, then training_data when recorded): the one writer, beside the
+// output, input, spectro, window, then int8_model and training_data when present): the one writer, beside the
 // one reader; parse_bundle_json(bundle_json(b).dump(2), b.dir) gives `b` back. The server's
 // GET /v1/model describes the model with it.
 nlohmann::ordered_json bundle_json(const ModelBundle& b);
+
+// `b` running its int8 network (onnx_file = int8_file). Throws emoclass::Error naming model.json
+// when the bundle has none.
+ModelBundle use_int8(ModelBundle b);
 
 // The shipped default: $EMOCLASS_MODEL, else models/default next to the build tree or the
 // installed share/emoclass/models/default. `exe_path` is /proc/self/exe's target.

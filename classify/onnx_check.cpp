@@ -32,6 +32,14 @@ const std::set<std::string> kAllowedOps = {
     "HardSwish", "Identity",  "LeakyRelu",          "MatMul",  "MaxPool", "Mul",     "Relu",
     "Reshape", "Sigmoid",     "Softmax",            "Split",   "Sub",     "Tanh",    "Transpose",
     "Unsqueeze", "Squeeze",   "Pad",                "Resize",  "Upsample",
+    // int8 networks (scripts/quantize_bundle.py): ONNX's own quantised operators, and OpenCV's
+    // int8 Swish layer, which that script writes for each SiLU (OpenCV's importer maps the name).
+    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "SwishInt8",
+};
+// ONNX Runtime's quantised operators (domain com.microsoft) that OpenCV 4.6 imports.
+const std::set<std::string> kAllowedMicrosoftOps = {
+    "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearConcat",
+    "QLinearAveragePool", "QLinearGlobalAveragePool",
 };
 
 // Bytes per element of ONNX TensorProto.DataType values; 0 for types a classifier has no use
@@ -127,6 +135,10 @@ private:
             if (f.number == kNodeOpType) op = text_of(f);
             else if (f.number == kNodeDomain) domain = text_of(f);
             else if (f.number == kNodeAttribute && f.wire == 2) attribute(f);
+        }
+        if (domain == "com.microsoft") {
+            if (!kAllowedMicrosoftOps.count(op)) fail("operator '" + domain + "." + op + "' is not one of the supported ones");
+            return;
         }
         if (!domain.empty() && domain != "ai.onnx") fail("operator domain '" + domain + "'");
         if (!kAllowedOps.count(op)) fail("operator '" + op + "' is not one of the supported ones");

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh all
 bash scripts/setup_python.sh >/dev/null
 bash scripts/setup_ultralytics.sh >/dev/null
+bash scripts/setup_quantize.sh >/dev/null
 (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
 bash scripts/build.sh
 cd build

@@ -67,6 +67,10 @@ TEST(Bundle, EveryBrokenManifestGivesOneClearError) {
         {"unknown key 'hop_lenght'", [](json& j) { j["spectro"]["hop_lenght"] = 320; }},
         {"power must be 1 or 2", [](json& j) { j["spectro"]["power"] = 3; }},
         {"not an emoclass model manifest", [](json& j) { j["format"] = "other"; }},
+        {"int8_model must be a file name inside the bundle", [](json& j) { j["int8_model"] = "../model.onnx"; }},
+        {"int8_model must be a file name inside the bundle", [](json& j) { j["int8_model"] = "/etc/passwd"; }},
+        {"int8_model must be a file name inside the bundle", [](json& j) { j["int8_model"] = 8; }},
+        {"model_int8.onnx: missing (model.json's int8_model names it)", [](json& j) { j["int8_model"] = "model_int8.onnx"; }},
         {"rejects a 1x3x128x128 input", [](json& j) {
              j["input"]["channels"] = 3;  // the network's first convolution takes 1 channel
              j["input"]["color"] = "viridis";
@@ -95,11 +99,28 @@ TEST(Bundle, EveryBrokenManifestGivesOneClearError) {
 // therefore checks the fused network against PyTorch.
 // bundle_json is the one model.json writer: it gives back what parse_bundle_json read, and the
 // shipped model.json (written by scripts/emoclass_train/formats.py) byte for byte.
+TEST(Bundle, Int8NetworkIsChosenOnlyWhenTheBundleHasOne) {
+    const auto tiny = classify::load_bundle(kTiny);
+    EXPECT_EQ(tiny.onnx_path(), std::string(kTiny) + "/model.onnx");
+    try {
+        classify::use_int8(tiny);
+        ADD_FAILURE() << "use_int8 accepted a bundle without int8_model";
+    } catch (const emoclass::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("model.json: this model has no int8 network"), std::string::npos) << e.what();
+    }
+    // The tool says the same in one line, exit 1 as for any unusable model, before reading any input.
+    auto r = run(EMOCLASS_BIN " --int8 -m " + std::string(kTiny) + " -q " EMOCLASS_SOURCE_DIR "/tests/fixtures/parity/speech_16k.wav");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("this model has no int8 network"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
 TEST(Bundle, JsonWriterRoundTripsThroughTheReader) {
     const std::string shipped = EMOCLASS_SOURCE_DIR "/models/default";
     const std::string text = read_bytes(shipped + "/model.json");
     auto b = classify::parse_bundle_json(text, shipped);
     ASSERT_FALSE(b.training_data.empty());
+    ASSERT_FALSE(b.int8_file.empty());  // written by scripts/quantize_bundle.py through formats.py
     EXPECT_EQ(classify::bundle_json(b).dump(2) + "\n", text);
 
     b.name = "changed";

@@ -191,7 +191,8 @@ void power_to_db_inplace(nb::ndarray<T, nb::c_contig, nb::device::cpu> S, double
 // is lent to one call at a time from a pool that grows to the number of concurrent calls.
 class NativeModel {
 public:
-    explicit NativeModel(const std::string& dir) : bundle_(classify::load_bundle(dir)) {
+    NativeModel(const std::string& dir, bool int8)
+        : bundle_(int8 ? classify::use_int8(classify::load_bundle(dir)) : classify::load_bundle(dir)) {
         idle_.push_back(std::make_unique<classify::Analyzer>(bundle_));  // a bad network fails here
     }
 
@@ -278,7 +279,7 @@ NB_MODULE(_native, m) {
     });
 
     nb::class_<NativeModel>(m, "NativeModel")
-        .def(nb::init<const std::string&>(), nb::arg("dir"))
+        .def(nb::init<const std::string&, bool>(), nb::arg("dir"), nb::arg("int8") = false)
         .def("analyze_file", &NativeModel::analyze_file, nb::arg("path"))
         .def("analyze_bytes", &NativeModel::analyze_bytes, nb::arg("data"), nb::arg("name"))
         .def("analyze_array", &NativeModel::analyze_array, nb::arg("channels"), nb::arg("sr"), nb::arg("name"))

@@ -11,12 +11,15 @@
 namespace tools {
 namespace fs = std::filesystem;
 
-classify::ModelBundle load_model(const std::string& model_dir) {
-    if (!model_dir.empty()) return classify::load_bundle(model_dir);
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    std::string exe_path = n > 0 ? std::string(exe, size_t(n)) : std::string();
-    return classify::load_bundle(classify::find_default_bundle(exe_path));
+classify::ModelBundle load_model(const std::string& model_dir, bool int8) {
+    std::string dir = model_dir;
+    if (dir.empty()) {
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        dir = classify::find_default_bundle(n > 0 ? std::string(exe, size_t(n)) : std::string());
+    }
+    classify::ModelBundle bundle = classify::load_bundle(dir);
+    return int8 ? classify::use_int8(std::move(bundle)) : bundle;
 }
 
 std::vector<std::string> expand_inputs(const std::vector<std::string>& args, std::size_t* unreadable) {

@@ -10,7 +10,7 @@
 namespace tools {
 
 // --model DIR, or the shipped default. Throws emoclass::Error.
-classify::ModelBundle load_model(const std::string& model_dir);
+classify::ModelBundle load_model(const std::string& model_dir, bool int8 = false);
 
 // Files stay as given; directories expand to their audio files (sorted). Missing paths are kept
 // so that the analysis reports them with a reason. What inside a folder cannot be looked at (an

@@ -141,6 +141,16 @@ def model_json(name, labels, channels, height, width, colormap, spectro, output=
     }
 
 
+def with_int8_model(manifest, file_name):
+    """model.json naming its int8 network (`int8_model`, written by quantize_bundle.py), keys in
+    docs/formats.md's order: after `window`, before `training_data`."""
+    out = {k: v for k, v in manifest.items() if k not in ("int8_model", "training_data")}
+    out["int8_model"] = file_name
+    if "training_data" in manifest:
+        out["training_data"] = manifest["training_data"]
+    return out
+
+
 def training_data(rows):
     """split -> corpus -> sorted speaker codes, from manifest rows (docs/formats.md, `training_data`)."""
     splits = {}

@@ -25,6 +25,19 @@ def test_analyze_equals_the_tools_jsonl(model, cli):
         assert model.analyze(str(clip)) == expected
 
 
+def test_int8_equals_the_tools_int8_jsonl(cli):
+    int8 = emoclass.Model(int8=True)
+    results, errors, _ = cli("--int8", *FIXTURE_CLIPS)
+    assert not errors and len(results) == len(FIXTURE_CLIPS)
+    fp32 = emoclass.Model()
+    differ = 0
+    for clip, expected in zip(FIXTURE_CLIPS, results):
+        got = int8.analyze(str(clip))
+        assert got == expected
+        differ += got["probabilities"] != fp32.analyze(str(clip))["probabilities"]
+    assert differ > 0, "Model(int8=True) gave model.onnx's probabilities: the int8 network did not run"
+
+
 def test_analyze_equals_the_tools_jsonl_on_real_recordings(model, cli, real_clips):
     results, errors, _ = cli(*real_clips)
     assert not errors and len(results) == len(real_clips)

@@ -189,12 +189,15 @@ class Model:
 
     A Model may be shared by threads: each call releases the GIL and borrows one of a pool of
     analysers (one per concurrent call), so threads analyse in parallel.
+
+    ``int8=True`` runs the bundle's int8 network instead (model.json's ``int8_model``, as
+    ``emoclass --int8``): about 1.4x faster per window, with 2 % of labels different.
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, int8=False):
         if path is None:
             path = os.environ.get("EMOCLASS_MODEL") or _shipped_model_dir()
-        self._native = _native.NativeModel(os.fspath(path))
+        self._native = _native.NativeModel(os.fspath(path), bool(int8))
 
     @property
     def labels(self):
