@@ -19,5 +19,9 @@ build/spectro/spectro-dump --dataset "$DATA/ravdess" "$DATA/crema-d" "$DATA/tess
   --threads 2 --corpus-balance 0.5 --mixup-p 0.5 --freq-warp 0.08 --dropout 0.3 \
   --telephone-p 0.15 --reverb-p 0.2 --noise-p 0.4 --noise-min-db 25 --time-budget-min 55
 /usr/bin/python3 scripts/export_bundle.py "$WORK/run/best.pt" --dataset "$WORK/dataset" --name "$NAME" --force
+# The int8 network `emoclass --int8` runs (ONNX Runtime's quantiser, in a venv of its own),
+# calibrated on this dataset's training images.
+QUANTIZE_PY=$(bash scripts/setup_quantize.sh | tail -n 1)
+"$QUANTIZE_PY" scripts/quantize_bundle.py "models/$NAME" --dataset "$WORK/dataset"
 # Measured through the C++ path on the test speakers' audio, clean and degraded.
 bash scripts/measure_bundle.sh "$NAME" "$WORK"

@@ -41,5 +41,9 @@ build/spectro/spectro-dump --dataset "$DATA" -o "$WORK/dataset"
 
 # 4. Export, check against PyTorch, and measure through the C++ path on the test speakers' audio.
 /usr/bin/python3 scripts/export_bundle.py "$WORK/run/best.pt" --dataset "$WORK/dataset" --name "$NAME" --force
+# The int8 network `emoclass --int8` runs (ONNX Runtime's quantiser, in a venv of its own),
+# calibrated on this dataset's training images.
+QUANTIZE_PY=$(bash scripts/setup_quantize.sh | tail -n 1)
+"$QUANTIZE_PY" scripts/quantize_bundle.py "models/$NAME" --dataset "$WORK/dataset"
 # Measured through the C++ path on the test speakers' audio, clean and degraded.
 bash scripts/measure_bundle.sh "$NAME" "$WORK"
