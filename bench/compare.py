@@ -394,9 +394,9 @@ def main():
     def add(name, value):
         R.setdefault(name, []).append(value)
 
-    def emoclass_cmd(files, threads):
+    def emoclass_cmd(files, threads, int8=False):
         t = ["-j", "1", "--threads", "1"] if threads == 1 else []
-        return [str(exe["emoclass"]), "-q", "-f", "jsonl", "-m", str(model), *t, *files]
+        return [str(exe["emoclass"]), "-q", "-f", "jsonl", "-m", str(model), *(["--int8"] if int8 else []), *t, *files]
 
     def notebook(files, threads, name):
         cfg = tmp / f"nb_{name}.json"
@@ -633,6 +633,8 @@ def hi_rate_table(args, exe, model, clips, tmp, log, emoclass_cmd, notebook):
         subprocess.run(["sox", "-D", files[0], str(one), "pad", "0", "3", "trim", "0", "3"], check=True)
         sets[rate] = (files, str(one))
     rates = ["stored"] + rates
+    # The bundle's int8 network too (`emoclass --int8`), when model.json names one.
+    int8 = bool(json.loads((model / "model.json").read_text()).get("int8_model"))
     H = {}
     log(f"high-rate table ({', '.join(map(str, rates))}, {len(clips)} clips) ...")
     for r in range(args.rounds):
@@ -642,6 +644,8 @@ def hi_rate_table(args, exe, model, clips, tmp, log, emoclass_cmd, notebook):
                       (f"single_{rate}", lambda o=one: run_timed(emoclass_cmd([o], 1))[0]),
                       (f"nb_{rate}", lambda f=files, rt=rate: (lambda res: res["total_s"] / res["n"])(
                           notebook(f, 1, f"hi{rt}")[0]))]
+            if int8:
+                cases.append((f"emo8_{rate}", lambda f=files: run_timed(emoclass_cmd(f, 1, True))[0] / len(f)))
         for name, fn in (cases if r % 2 == 0 else cases[::-1]):
             H.setdefault(name, []).append(fn())
         log(f"  high-rate round {r + 1}/{args.rounds} done")
@@ -649,11 +653,16 @@ def hi_rate_table(args, exe, model, clips, tmp, log, emoclass_cmd, notebook):
              f"The {len(clips)} clips above raised to each rate (ffmpeg, soxr 28-bit, 16-bit WAV). emoclass resamples "
              "with the bundle's `resample_quality`; the notebook pipeline with torchaudio.\n",
              "| input | emoclass per clip (one process, start-up included) | one-clip process, 3 s clip | "
-             "notebook per clip | notebook / emoclass |", "|---|---|---|---|---|"]
+             "notebook per clip | notebook / emoclass |" + (" emoclass --int8 per clip | notebook / --int8 |" if int8 else ""),
+             "|---|---|---|---|---|" + ("---|---|" if int8 else "")]
     for rate in rates:
         e, one, nb = med(H[f"emo_{rate}"]), med(H[f"single_{rate}"]), med(H[f"nb_{rate}"])
         label = "as stored (16 kHz; CREMA-D Opus)" if rate == "stored" else f"{rate / 1000:g} kHz"
-        lines.append(f"| {label} | {fmt_ms(e)} | {fmt_ms(one)} | {fmt_ms(nb)} | **{nb / e:.1f}x** |")
+        row = f"| {label} | {fmt_ms(e)} | {fmt_ms(one)} | {fmt_ms(nb)} | **{nb / e:.1f}x** |"
+        if int8:
+            e8 = med(H[f"emo8_{rate}"])
+            row += f" {fmt_ms(e8)} | **{nb / e8:.1f}x** |"
+        lines.append(row)
     return "\n".join(lines) + "\n"
 
 
