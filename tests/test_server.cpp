@@ -19,6 +19,7 @@
 
 #include "classify/analyzer.hpp"
 #include "classify/bundle.hpp"
+#include "classify/result.hpp"
 #include "classify/result_format.hpp"
 #include "classify/tools/server/server.hpp"
 #include "nonspeech_signals.hpp"
@@ -82,7 +83,8 @@ std::string reference_json(const std::string& bytes, const std::string& name, bo
 
 class RunningServer {
 public:
-    explicit RunningServer(classify::ServerOptions o = {}) : server_(bundle(), prepare(o)) {
+    explicit RunningServer(classify::ServerOptions o = {}, const classify::ModelBundle& b = bundle())
+        : server_(b, prepare(o)) {
         server_.bind();
         thread_ = std::thread([this] { server_.serve(); });
         // Ready when /healthz answers.
@@ -230,6 +232,29 @@ TEST(Server, OversizeBodyIs413) {
     EXPECT_EQ(r->status, 200) << r->body;
 }
 
+// `emoclass --int8 serve`: the workers run the bundle's int8 network and /v1/model says so.
+TEST(Server, Int8NetworkServesAndSaysSo) {
+    const classify::ModelBundle b = classify::load_bundle(EMOCLASS_SOURCE_DIR "/models/default");
+    ASSERT_FALSE(b.int8_file.empty());
+    RunningServer s({}, classify::use_int8(b));
+    auto c = s.client();
+    auto r = c->Get("/v1/model");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    const json m = json::parse(r->body);
+    EXPECT_EQ(m["network"], b.int8_file);
+    EXPECT_EQ(m["int8_model"], b.int8_file);
+    r = c->Post("/v1/classify", read_bytes(EMOCLASS_SOURCE_DIR "/tests/fixtures/parity/speech_16k.wav"), "audio/wav");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json res = json::parse(r->body);
+    ASSERT_TRUE(res["probabilities"].is_object()) << r->body;
+    // The same answer as the int8 network gives in process.
+    classify::Analyzer int8(classify::use_int8(b));
+    const auto local = int8.analyze_file(EMOCLASS_SOURCE_DIR "/tests/fixtures/parity/speech_16k.wav");
+    EXPECT_EQ(res["emotion"], b.labels[std::size_t(classify::most_probable(local.probabilities))]);
+}
+
 TEST(Server, ModelHealthAndJsonErrors) {
     RunningServer s;
     auto c = s.client();
@@ -252,6 +277,7 @@ TEST(Server, ModelHealthAndJsonErrors) {
     EXPECT_EQ(m["spectro"], json::parse(bundle().spectro.to_json()));
     EXPECT_DOUBLE_EQ(m["window"]["hop_s"].get<double>(), bundle().window.hop_s);
     EXPECT_DOUBLE_EQ(m["window"]["min_voiced_fraction"].get<double>(), bundle().window.min_voiced_fraction);
+    EXPECT_EQ(m["network"], "model.onnx");
 
     expect_json_error(c->Get("/nowhere"), 404, "unknown path");
     expect_json_error(c->Get("/v1/classify"), 405, "GET classify");

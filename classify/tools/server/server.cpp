@@ -146,11 +146,12 @@ private:
 
 std::string model_description(const ModelBundle& b, const ServerOptions& o) {
     // model.json as the bundle defines it (classify::bundle_json), less the file's own header and
-    // the training speakers, plus the server's limits.
+    // the training speakers, plus the network file the workers run and the server's limits.
     json j = classify::bundle_json(b);
     j.erase("format");
     j.erase("format_version");
     j.erase("training_data");
+    j["network"] = b.onnx_file;
     j["limits"] = {{"max_body_bytes", o.max_body_bytes},
                    {"workers", o.workers},
                    {"max_queue", o.max_queue},
