@@ -77,6 +77,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup-epochs", type=float, default=1.0)
     p.add_argument("--final-lr-frac", type=float, default=0.01, help="cosine ends at lr * this")
     p.add_argument("--scale", choices=sorted(SCALES), default=None, help="model scale (default n, or --init's)")
+    p.add_argument("--stem-stride", type=int, choices=[2, 4], default=2,
+                   help="stride of the first convolution: 4 quarters every later feature map (bench/shape_probe.py)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None,
                    help="model input channels (default 1 for gray, 3 for colormaps; 3 with gray = replicated)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before the classifier")
@@ -171,6 +173,8 @@ def main(argv=None):
     if lut is not None and channels != 3:
         fail(f"a {data['colormap']} dataset needs --channels 3")
     arch = {"in_channels": channels, "num_classes": K, "scale": scale, "dropout": args.dropout}
+    if args.stem_stride != 2:  # recorded only when it differs, so earlier checkpoints read the same
+        arch["stem_stride"] = args.stem_stride
     model = build_model(arch)
     model.arch = arch
     if args.init:

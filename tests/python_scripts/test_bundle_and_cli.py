@@ -86,3 +86,22 @@ def test_scripts_report_bad_input_in_one_line(tmp_path):
                    "--out", tmp_path / "u", check=False)
     assert r.returncode == 2 and r.stderr.startswith(f"make_manifest: error: {tmp_path}/bad.json: image.frames must be")
     assert len(r.stderr.splitlines()) == 1
+
+
+def test_stem_stride_4_trains_and_exports(tmp_path):
+    """--stem-stride 4 (bench/shape_probe.py): recorded in the checkpoint's arch, rebuilt by
+    export_bundle.py, and the exported graph matches PyTorch in OpenCV DNN."""
+    ds = tmp_path / "ds"
+    make_dataset(ds, per_split={"train": 2, "val": 1, "test": 1})
+    run_script("train.py", ds, "--out", tmp_path / "a", "--epochs", "1", "--batch", "8", "--threads", "1",
+               "--seed", "4", "--stem-stride", "4")
+    ck = torch.load(tmp_path / "a" / "best.pt", map_location="cpu", weights_only=False)
+    assert ck["arch"]["stem_stride"] == 4
+    first = next(v for k, v in ck["state_dict"].items() if k.endswith("conv.weight"))
+    assert first.shape[1] == 1  # the stem reads the gray image
+    out = run_script("export_bundle.py", tmp_path / "a" / "best.pt", "--dataset", ds, "--name", "s4",
+                     "--models-dir", tmp_path / "models", "--verify", "4")
+    assert "same top class 4/4" in out.stdout
+    # Without the option the arch stays as earlier checkpoints wrote it.
+    run_script("train.py", ds, "--out", tmp_path / "b", "--epochs", "1", "--batch", "8", "--threads", "1", "--seed", "4")
+    assert "stem_stride" not in torch.load(tmp_path / "b" / "best.pt", map_location="cpu", weights_only=False)["arch"]
