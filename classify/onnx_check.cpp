@@ -1,5 +1,6 @@
 #include "classify/onnx_check.hpp"
 
+#include <map>
 #include <set>
 #include <vector>
 
@@ -14,7 +15,7 @@ using wire::Field;
 // Field numbers of onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto).
 constexpr uint32_t kModelGraph = 7, kModelFunctions = 25;
 constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphSparseInitializer = 15;
-constexpr uint32_t kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
+constexpr uint32_t kNodeInput = 1, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
 constexpr uint32_t kAttrTensor = 5, kAttrGraph = 6, kAttrTensors = 10, kAttrGraphs = 11, kAttrSparseTensor = 22,
                    kAttrSparseTensors = 23;
 constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorFloatData = 4, kTensorInt32Data = 5,
@@ -121,20 +122,34 @@ private:
                 if (++nodes > kMaxNodes) fail("more than " + std::to_string(kMaxNodes) + " nodes");
                 node(f);
             } else if (f.number == kGraphInitializer && f.wire == 2) {
-                tensor(f);
+                const TensorInfo t = tensor(f);
+                initializers_[t.name] = t;
             } else if (f.number == kGraphSparseInitializer) {
                 fail("sparse initializers are not supported");
             }
         }
         if (nodes == 0) fail("the graph has no nodes");
+        // OpenCV's int8 activation layer indexes its table with every int8 value and trusts its
+        // size: it must be an initializer of exactly 256 int8 values.
+        for (const std::string& table : swish_tables_) {
+            const auto it = initializers_.find(table);
+            if (it == initializers_.end() || it->second.data_type != 3 || it->second.elements != 256)
+                fail("SwishInt8's table '" + table + "' is not an initializer of 256 int8 values");
+        }
     }
 
     void node(const Field& n) {
         std::string op, domain;
+        std::vector<std::string> inputs;
         for (const Field& f : split(n.payload_begin, n.payload_end, "NodeProto")) {
             if (f.number == kNodeOpType) op = text_of(f);
             else if (f.number == kNodeDomain) domain = text_of(f);
+            else if (f.number == kNodeInput) inputs.push_back(text_of(f));
             else if (f.number == kNodeAttribute && f.wire == 2) attribute(f);
+        }
+        if (op == "SwishInt8") {
+            if (inputs.size() != 2) fail("SwishInt8 needs its input and its table");
+            swish_tables_.push_back(inputs[1]);
         }
         if (domain == "com.microsoft") {
             if (!kAllowedMicrosoftOps.count(op)) fail("operator '" + domain + "." + op + "' is not one of the supported ones");
@@ -154,7 +169,13 @@ private:
         }
     }
 
-    void tensor(const Field& t) {
+    struct TensorInfo {
+        std::string name;
+        uint64_t data_type = 0;
+        uint64_t elements = 0;
+    };
+
+    TensorInfo tensor(const Field& t) {
         if (++tensors_ > kMaxTensors) fail("more than " + std::to_string(kMaxTensors) + " tensors");
         std::vector<int64_t> dims;
         uint64_t data_type = 0;
@@ -207,7 +228,7 @@ private:
             if (raw_bytes != elements * width)
                 fail(which + " holds " + std::to_string(raw_bytes) + " bytes but its type and dims need " +
                      std::to_string(elements * width));
-            return;
+            return {name, data_type, elements};
         }
         if (floats) held = data_type == 1 ? floats : ~std::size_t(0);
         else if (doubles) held = data_type == 11 ? doubles : ~std::size_t(0);
@@ -220,12 +241,15 @@ private:
         if (held == ~std::size_t(0)) fail(which + " stores its values in a field that does not match its type");
         if (held != elements)
             fail(which + " holds " + std::to_string(held) + " values but its dims need " + std::to_string(elements));
+        return {name, data_type, elements};
     }
 
     const std::string& s_;
     const std::string& subject_;
     int graphs_ = 0;
     std::size_t tensors_ = 0, attributes_ = 0;
+    std::map<std::string, TensorInfo> initializers_;
+    std::vector<std::string> swish_tables_;
 };
 
 }  // namespace

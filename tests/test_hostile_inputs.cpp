@@ -318,17 +318,36 @@ t.ClearField("raw_data"); t.float_data.extend([0.5] * (n - 3))  # 3 values short
 save(m, "short_floats.onnx")
 data = open(src, "rb").read()
 open(out + "/truncated.onnx", "wb").write(data[: len(data) // 2])
+# The int8 network's SwishInt8 tables: OpenCV indexes them with every int8 value.
+q = sys.argv[3]
+def swish_table(m):
+    node = next(n for n in m.graph.node if n.op_type == "SwishInt8")
+    return node, next(t for t in m.graph.initializer if t.name == node.input[1])
+m = onnx.load(q); node, t = swish_table(m)
+t.dims[:] = [1, 1]; t.raw_data = t.raw_data[:1]                # 1 value instead of 256
+save(m, "short_table.onnx")
+m = onnx.load(q); node, t = swish_table(m)
+t.data_type = onnx.TensorProto.UINT8                           # not int8
+save(m, "uint8_table.onnx")
+m = onnx.load(q); node, t = swish_table(m)
+del node.input[1:]                                             # no table at all
+save(m, "no_table.onnx")
 )PY");
-    auto made = run(std::string(PYTHON3_BIN) + " " + script + " " + kTiny + "/model.onnx " + tmp.path());
+    const std::string int8 = EMOCLASS_SOURCE_DIR "/models/default/model_int8.onnx";
+    auto made = run(std::string(PYTHON3_BIN) + " " + script + " " + kTiny + "/model.onnx " + tmp.path() + " " + int8);
     ASSERT_EQ(made.exit_code, 0) << made.err;
     const std::string good = read_bytes(kTiny + "/model.onnx");
     EXPECT_NO_THROW(classify::check_onnx_model(good, "model.onnx"));
+    EXPECT_NO_THROW(classify::check_onnx_model(read_bytes(int8), "model_int8.onnx"));
     const std::pair<const char*, const char*> cases[] = {
         {"short_raw.onnx", "bytes but its type and dims need"},
         {"loop.onnx", "operator 'Loop'"},
         {"external.onnx", "external file"},
         {"short_floats.onnx", "values but its dims need"},
         {"truncated.onnx", "malformed protobuf"},
+        {"short_table.onnx", "is not an initializer of 256 int8 values"},
+        {"uint8_table.onnx", "is not an initializer of 256 int8 values"},
+        {"no_table.onnx", "SwishInt8 needs its input and its table"},
     };
     for (const auto& [file, expect] : cases) {
         try {
