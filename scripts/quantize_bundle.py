@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes a bundle's int8 network for OpenCV DNN: model_int8.onnx, named by model.json's int8_model.
 
     .venv-quantize/bin/python scripts/quantize_bundle.py models/emo6-yolov8n-128 --dataset DATA
