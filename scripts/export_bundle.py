@@ -37,6 +37,7 @@ from emoclass_train.dataset import colormap_lut
 from emoclass_train.formats import (model_json, read_manifest, read_manifest_file, read_model_json, read_spectro,
                                     spectro_with_defaults, training_data, write_json)
 from emoclass_train.model import CKPT_FORMAT, build_model
+from emoclass_train.model_input import stored_image_to_input
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 OPENCV46_OPS = {"Conv", "Mul", "Sigmoid", "Split", "Add", "Concat", "GlobalAveragePool", "Flatten", "Gemm", "Softmax"}
@@ -45,18 +46,6 @@ OPENCV46_OPS = {"Conv", "Mul", "Sigmoid", "Split", "Add", "Concat", "GlobalAvera
 def fail(msg):
     print(f"export_bundle: error: {msg}", file=sys.stderr, flush=True)
     sys.exit(1)
-
-
-def stored_image_to_input(path, channels):
-    """A dataset PNG as the model input recipe says: RGB (or gray) pixels * 1/255, NCHW."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        fail(f"{path}: cannot be read")
-    if img.ndim == 2:
-        planes = img[None] if channels == 1 else np.repeat(img[None], 3, 0)
-    else:
-        planes = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
-    return (planes.astype(np.float32) * np.float32(1.0 / 255.0))[None]
 
 
 def read_split_manifest(path):
@@ -110,6 +99,10 @@ def main():
     if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT:
         fail(f"{args.checkpoint}: not a train.py checkpoint")
     arch, labels, image = ck["arch"], ck["labels"], ck["image"]
+    if (ck.get("args") or {}).get("band_norm"):
+        # A measured-and-dropped experiment (docs/training.md section 7): model.json's input recipe
+        # has no per-band normalisation, so emoclass would feed this network the wrong input.
+        fail(f"{args.checkpoint}: trained with --band-norm, an input emoclass does not make (not exportable)")
     spectro = read_spectro(args.dataset)
     settings = spectro_with_defaults(spectro)
     frames, n_mels, colormap = settings["image"]["frames"], settings["n_mels"], settings["image"]["colormap"]

@@ -35,7 +35,9 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quantize_static)
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from emoclass_train import Error
 from emoclass_train.formats import read_model_json, read_spectro, spectro_with_defaults, with_int8_model, write_json
+from emoclass_train.model_input import stored_image_to_input
 
 # Every operator the shipped networks use but Gemm and Softmax (OpenCV 4.6 has no QGemm importer).
 QUANTISED_OPS = ["Conv", "Sigmoid", "Mul", "Add", "Concat", "Split", "MaxPool", "GlobalAveragePool"]
@@ -56,14 +58,7 @@ def images(folder, labels, count, seed, channels):
         paths = [paths[i] for i in sorted(rng.choice(len(paths), count, replace=False))]
     out, truth = [], []
     for p in paths:
-        img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        if img is None:
-            fail(f"{p}: cannot be read")
-        if img.ndim == 2:
-            planes = img[None] if channels == 1 else np.repeat(img[None], 3, 0)
-        else:
-            planes = cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
-        out.append((planes.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        out.append(stored_image_to_input(p, channels))
         truth.append(labels.index(p.parent.name))
     return out, np.array(truth)
 
@@ -179,4 +174,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Error as e:
+        fail(str(e))

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from emoclass_train import Error
 from emoclass_train.augment import Augmenter
 from emoclass_train.dataset import SPLITS, load_dataset, load_teacher, load_teacher_features
+from emoclass_train.formats import spectro_with_defaults
 from emoclass_train.model import SCALES, InputMaker, build_model, load_init, save_checkpoint
 from emoclass_train.training import (EMA, CorpusAdversary, FeatureMatcher, adversary_weight, evaluate, lr_at,
                                      make_optimizer)
@@ -82,7 +83,8 @@ def parse_args(argv=None):
     p.add_argument("--channels", type=int, choices=(1, 3), default=None,
                    help="model input channels (default 1 for gray, 3 for colormaps; 3 with gray = replicated)")
     p.add_argument("--band-norm", action="store_true",
-                   help="remove each mel band's mean over the voiced columns from the input (experimental)")
+                   help="an experiment, not exportable: remove each mel band's mean over the voiced columns "
+                        "from the input (measured and dropped, docs/training.md section 7)")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before the classifier")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--balance", type=float, default=1.0,
@@ -183,7 +185,8 @@ def main(argv=None):
         load_init(model, args.init, labels, log)
     model = model.to(memory_format=torch.channels_last)
     ema = EMA(model, args.ema) if args.ema > 0 else None
-    make_input = InputMaker(lut, channels, band_norm=args.band_norm)
+    make_input = InputMaker(lut, channels,
+                            band_norm_top_db=spectro_with_defaults(data["spectro"])["top_db"] if args.band_norm else None)
     n_par = sum(p.numel() for p in model.parameters())
     log(f"model yolov8{scale}-cls, {channels}x{data['shape'][0]}x{data['shape'][1]} -> {K} classes, "
         f"{n_par:,d} parameters, threads {torch.get_num_threads()}")

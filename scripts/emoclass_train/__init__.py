@@ -5,6 +5,7 @@
               and features
     augment   augmentation of dB-index images on the batch
     model     the YOLOv8-cls network, its input, checkpoints
+    model_input  a stored dataset PNG as the network input (numpy and OpenCV, no torch)
     training  EMA, corpus adversary, feature matching, learning-rate schedule, optimiser,
               evaluation of a split
     metrics   accuracy, macro-F1 (scikit-learn's rule), confusion matrix

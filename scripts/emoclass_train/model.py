@@ -185,15 +185,17 @@ def build_model(arch):
 # Model input: dB-index images -> the tensor model.json describes
 # ----------------------------------------------------------------------------------------------
 
-def band_normalise(x, voiced_db=30.0, db_per_level=80.0 / 255.0):
+def band_normalise(x, top_db=80.0, voiced_db=30.0):
     """Per-band mean removal over the voiced columns (cepstral mean normalisation in the mel domain).
 
     A microphone, a room's colouring or a codec adds a fixed dB offset to each mel band; subtracting
     each band's mean over the image's voiced columns (those within voiced_db of the loudest) takes it
-    away. The result is re-centred on level 128 so the input keeps its 0..255 range's scale."""
+    away. The result is re-centred on level 128 so the input keeps its 0..255 range's scale. Images
+    map top_db dB onto 255 levels (spectro.json). Measured on held-out corpora and dropped (train.py
+    --band-norm, docs/training.md section 7); emoclass's input recipe has no such step."""
     col = x.amax(dim=2, keepdim=True)                                  # (B, 1, 1, W): loudest band per column
     peak = col.amax(dim=3, keepdim=True)
-    voiced = (col >= peak - voiced_db / db_per_level).float()
+    voiced = (col >= peak - voiced_db * 255.0 / top_db).float()
     mean = (x * voiced).sum(3, keepdim=True) / voiced.sum(3, keepdim=True).clamp(min=1.0)
     return x - mean + 128.0
 
@@ -205,14 +207,14 @@ class InputMaker:
     dataset the index is rendered back through the colormap table (linear between entries,
     since augmentation makes fractional levels); 3-channel gray replicates the plane."""
 
-    def __init__(self, lut, channels, band_norm=False):
+    def __init__(self, lut, channels, band_norm_top_db=None):
         self.channels = channels
-        self.band_norm = band_norm
+        self.band_norm_top_db = band_norm_top_db  # None: off (every exported model)
         self.lut = None if lut is None else torch.from_numpy(lut.astype(np.float32))  # (256, 3)
 
     def __call__(self, x):
-        if self.band_norm:
-            x = band_normalise(x)
+        if self.band_norm_top_db is not None:
+            x = band_normalise(x, self.band_norm_top_db)
         if self.lut is not None:
             x = x[:, 0].clamp(0, 255)
             lo = x.floor().long().clamp(max=254)

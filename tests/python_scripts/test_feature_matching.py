@@ -125,3 +125,24 @@ def test_held_out_corpus_unused_and_projector_not_exported(tmp_path):
     bad = run_script("train.py", tmp_path / "view", "--out", tmp_path / "x", *flags, "--feature-weight", "1",
                      check=False)
     assert bad.returncode == 2 and bad.stderr == "train: error: --feature-weight needs --teacher-features FILE\n"
+
+
+def test_band_norm_removes_a_fixed_offset_per_band_and_is_not_exportable(tmp_path):
+    from emoclass_train.model import CKPT_FORMAT, InputMaker, band_normalise
+    g = torch.Generator().manual_seed(0)
+    base = torch.zeros(2, 1, 16, 12)
+    base[..., :8] = 100 + 100 * torch.rand(2, 1, 16, 8, generator=g)  # voiced columns; 4 silent ones
+    offset = torch.linspace(-5, 5, 16).view(1, 1, 16, 1)                 # a microphone's colouring
+    shifted = base + offset * (base > 0)
+    # The voiced columns come out the same; the silent ones (left at 0) move by minus the offset.
+    assert torch.allclose(band_normalise(shifted)[..., :8], band_normalise(base)[..., :8], atol=1e-4)
+    assert torch.allclose(band_normalise(shifted)[..., 8:] - band_normalise(base)[..., 8:], -offset.expand(2, 1, 16, 4),
+                          atol=1e-4)
+    # Voiced columns average to 128 in every band; the silent ones are only shifted, not counted.
+    assert torch.allclose(band_normalise(base)[..., :8].mean(3), torch.full((2, 1, 16), 128.0), atol=1e-3)
+    assert torch.allclose(InputMaker(None, 1)(base), base / 255.0)  # off unless asked for
+    ck = tmp_path / "bn.pt"
+    torch.save({"format": CKPT_FORMAT, "arch": {}, "labels": [], "image": {}, "args": {"band_norm": True}}, ck)
+    r = run_script("export_bundle.py", ck, "--dataset", tmp_path, "--name", "x", "--models-dir", tmp_path, check=False)
+    assert r.returncode == 1 and r.stderr == (f"export_bundle: error: {ck}: trained with --band-norm, an input "
+                                              "emoclass does not make (not exportable)\n")
