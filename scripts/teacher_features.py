@@ -122,7 +122,10 @@ def whisper_base_dir():
 # models/melspectrogram.onnx and models/embedding_model.onnx): 32-band log-mel per 10 ms of 16 kHz
 # audio in int16 units, scaled x/10 + 2 as openWakeWord does, then one 96-d embedding per window
 # of 76 frames (760 ms), windows 8 frames (80 ms) apart.
-SE_WINDOW, SE_HOP, SE_MIN_SAMPLES = 76, 8, 12400  # 12,400 samples give the 76 frames of one window
+# The mel model's frame i covers samples [160 i, 160 i + 512): N samples give (N - 512) // 160 + 1
+# frames, so one window needs 512 + 75 * 160 = 12,512 samples (measured: 12,511 give 75 frames).
+SE_WINDOW, SE_HOP, SE_FRAME = 76, 8, 512
+SE_MIN_SAMPLES = SE_FRAME + (SE_WINDOW - 1) * HOP
 
 
 def speech_embedding_states(mel_session, emb_session, audio):
@@ -134,7 +137,7 @@ def speech_embedding_states(mel_session, emb_session, audio):
     starts = range(0, mel.shape[0] - SE_WINDOW + 1, SE_HOP)
     windows = np.stack([mel[i:i + SE_WINDOW] for i in starts])[..., None].astype(np.float32)
     emb = emb_session.run(None, {emb_session.get_inputs()[0].name: windows})[0].reshape(len(windows), -1)
-    spans = [(i * HOP, (i + SE_WINDOW) * HOP) for i in starts]
+    spans = [(i * HOP, (i + SE_WINDOW - 1) * HOP + SE_FRAME) for i in starts]
     return emb, spans
 
 
