@@ -36,6 +36,7 @@ head is trained without corpus C (its test speakers are left out as holdout_corp
 scored on all of C's other speakers.
 """
 import argparse
+import collections
 import csv
 import pathlib
 import sys
@@ -86,9 +87,14 @@ def voiced_states(audio, voiced_db):
     """Indices of the 20 ms encoder states whose audio is within voiced_db of the loudest."""
     n = max(1, min(len(audio), N_SAMPLES) // STATE_SAMPLES)
     frames = audio[: n * STATE_SAMPLES].reshape(n, STATE_SAMPLES) if len(audio) >= STATE_SAMPLES else audio[None]
-    db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return within_db_of_loudest(10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12), voiced_db)
+
+
+def within_db_of_loudest(db, voiced_db):
+    """Indices of the levels (dB) within voiced_db of the loudest: the clip's voiced frames (all of
+    them if none is, as with a negative voiced_db)."""
     idx = np.flatnonzero(db >= db.max() - voiced_db)
-    return idx if len(idx) else np.arange(n)
+    return idx if len(idx) else np.arange(len(db))
 
 
 def whisper_base_dir():
@@ -145,8 +151,7 @@ def voiced_windows(audio, spans, voiced_db):
     """Indices of the windows whose audio is within voiced_db of the loudest window's."""
     db = np.array([10 * np.log10(np.mean(audio[a:b].astype(np.float64) ** 2) + 1e-12) if b > a and a < len(audio)
                    else -120.0 for a, b in spans])
-    idx = np.flatnonzero(db >= db.max() - voiced_db)
-    return idx if len(idx) else np.arange(len(spans))
+    return within_db_of_loudest(db, voiced_db)
 
 
 def extract_speech_embedding(args, rows, base):
@@ -387,7 +392,7 @@ def pieces(args):
         raise Error(f"{args.files[0]}: too short for a CTranslate2 model.bin header")
     whole, cut = [], None
     for _ in range(count):
-        start = pos
+        var = None  # the name, once its header is read whole
         try:
             var = name()
             (rank,) = take("<B")
@@ -398,12 +403,10 @@ def pieces(args):
                 raise EOFError
             pos += nbytes
         except EOFError:
-            cut = var if pos > start + 2 else None
+            cut = var
             break
         whole.append(var)
-    groups = {}
-    for v in whole:
-        groups[v.split("/")[0]] = groups.get(v.split("/")[0], 0) + 1
+    groups = collections.Counter(v.split("/")[0] for v in whole)
     print(f"{' + '.join(args.files)}: {len(blob):,d} bytes, binary version {version}, spec {spec} "
           f"revision {revision}, {count} variables")
     print(f"whole: {len(whole)} of {count} (" + ", ".join(f"{g}: {n}" for g, n in groups.items()) + ")")
